@@ -1,0 +1,115 @@
+"""The public Python API: ``impasto.stylize(content, style, **options)``; the CLI is built on it."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from .engine import Progress, Stylizer
+from .errors import ImpastoError, OptionError
+from .files import check_writable
+from .images import ImageLike, output_format, save_image
+from .options import resolve_options
+from .presets import DEFAULT_PRESET
+from .reports import plot_losses, side_by_side as make_side_by_side, write_history
+
+PathLike = str | os.PathLike
+
+
+class Interrupted(ImpastoError):
+    """The run was interrupted (Ctrl-C, SIGTERM); ``image`` is the best result so far, ``saved`` what was written."""
+
+    def __init__(self, image: Image.Image, saved: list[Path]):
+        where = ", ".join(str(path) for path in saved) or "nothing (no output path was given)"
+        super().__init__(f"interrupted; best image so far saved to {where}")
+        self.image = image
+        self.saved = saved
+
+
+def stylize(
+    content: ImageLike,
+    style: ImageLike | Sequence[ImageLike],
+    *,
+    preset: str = DEFAULT_PRESET,
+    output: Optional[PathLike] = None,
+    plot: Optional[PathLike] = None,
+    history: Optional[PathLike] = None,
+    side_by_side: Optional[PathLike] = None,
+    snapshots: Optional[PathLike] = None,
+    save_every: int = 0,
+    callback: Optional[Callable[[Progress], None]] = None,
+    on_start: Optional[Callable[[Stylizer], None]] = None,
+    **options,
+) -> Image.Image:
+    """Repaint ``content`` in the style of ``style`` (one image or a list) and return the result.
+
+    Images may be paths, PIL images or NumPy arrays. ``options`` are the fields of ``impasto.Options``
+    (``size``, ``style_weight``, ``style_layers``, ``optimizer``, ``seed``...); they override ``preset``.
+    ``callback`` receives a ``Progress`` after every iteration. Given paths, the result and the reports are
+    written there (atomically; the PNG carries the run's parameters). On KeyboardInterrupt the best image so
+    far and the reports are still written, then ``Interrupted`` is raised.
+    """
+    resolved = resolve_options(preset, **options)
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    inputs = (content, *styles, resolved.init)
+    for path in (output, plot, history, side_by_side):
+        if path is not None:
+            check_writable(path, inputs)
+    if output is not None:
+        output_format(output)
+    if snapshots is not None:
+        Path(snapshots).mkdir(parents=True, exist_ok=True)
+        check_writable(Path(snapshots) / "snapshot.png", inputs)
+    if save_every < 0:
+        raise OptionError(f"save-every must be >= 0, got {save_every}")
+    if save_every and snapshots is None:
+        raise OptionError("--save-every needs --snapshots DIR to say where the snapshots go")
+
+    def on_progress(progress: Progress) -> None:
+        if save_every and snapshots is not None and progress.step % save_every == 0:
+            save_image(stylizer.best_image(), Path(snapshots) / f"step_{progress.step:05d}.png")
+        if callback is not None:
+            callback(progress)
+
+    stylizer = Stylizer(content, styles, resolved, callback=on_progress)
+    if on_start is not None:
+        on_start(stylizer)
+    try:
+        result = stylizer.run()
+    except KeyboardInterrupt:
+        image = stylizer.best_image()
+        saved = _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
+        raise Interrupted(image, saved) from None
+    _write_outputs(stylizer, result, output, plot, history, side_by_side, interrupted=False)
+    return result
+
+
+def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
+    """What the output PNG records about how it was made."""
+    from . import __version__
+
+    return {
+        "impasto": __version__, "options": stylizer.options.to_dict(), "weights": stylizer.weights.source,
+        "stages": [{"shape": list(stage.shape), "iterations": stage.iterations} for stage in stylizer.stages],
+        "steps_done": stylizer.step, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
+        "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
+    }
+
+
+def _write_outputs(stylizer: Stylizer, image: Image.Image, output, plot, history, side_by_side,
+                   interrupted: bool) -> list[Path]:
+    saved = []
+    if output is not None:
+        saved.append(save_image(image, output, run_metadata(stylizer, interrupted)))
+    if history is not None and stylizer.history:
+        saved.append(write_history(stylizer.history, history))
+    if plot is not None and stylizer.history:
+        saved.append(plot_losses(stylizer.history, plot))
+    if side_by_side is not None:
+        sheet = make_side_by_side(stylizer.content_image, stylizer.style_images, image)
+        saved.append(save_image(sheet, side_by_side))
+    return saved

@@ -1,0 +1,173 @@
+"""The ``impasto`` command: argument parsing, a progress bar and error reporting around ``impasto.stylize``."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import warnings
+from typing import Optional, Sequence
+
+from .presets import DEFAULT_PRESET, PRESETS
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _int_list(text: str) -> int | list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or a comma-separated list, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    presets = "; ".join(f"{name}: {values['description']}" for name, values in PRESETS.items())
+    parser = argparse.ArgumentParser(
+        prog="impasto",
+        description="Repaint a photo in the style of one or more paintings (Gatys et al. neural style transfer).",
+        epilog=f"Presets - {presets}. Explicit options override the preset.",
+    )
+    parser.add_argument("content", help="the photo to repaint")
+    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images (paintings)")
+    parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
+
+    size = parser.add_argument_group("size and schedule")
+    size.add_argument("--size", type=int, help="output long side in pixels (aspect ratio kept)")
+    size.add_argument("--scales", type=int, help="number of coarse-to-fine scales")
+    size.add_argument("--min-size", type=int, help="long side of the first (coarsest) scale")
+    size.add_argument("--iterations", type=_int_list, help="iterations per scale: one number or a list, e.g. 100,50,20")
+    size.add_argument("--style-size", type=int, help="style images' long side at the output scale (default: --size)")
+    size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
+
+    network = parser.add_argument_group("network")
+    network.add_argument("--model", choices=["vgg16", "vgg19"], help="network architecture")
+    network.add_argument("--weights", help="torchvision .pth or Keras .h5 VGG weights (default: bundled VGG-19)")
+    network.add_argument("--pooling", choices=["max", "avg"], help="pooling layers (avg: smoother results)")
+    network.add_argument("--content-layers", help="e.g. relu4_2 or conv4_2:1,conv5_2:0.5 or D2L index 25")
+    network.add_argument("--style-layers", help="e.g. relu1_1,relu2_1,relu3_1:0.5 or block3_conv3 or 0,5,10")
+
+    loss = parser.add_argument_group("losses")
+    loss.add_argument("--content-weight", type=float)
+    loss.add_argument("--style-weight", type=float)
+    loss.add_argument("--tv-weight", type=float)
+    loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum"],
+                      help="mean (D2L) or sum (Gatys, Keras blog) of squared differences")
+    loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys"],
+                      help="d2l: Gram/(c*h*w), mean squared; gatys: sum squared / (4 c^2 (hw)^2)")
+    loss.add_argument("--tv-kind", choices=["d2l", "keras"], help="d2l: mean |diff|; keras: sum (dx^2+dy^2)^beta")
+    loss.add_argument("--tv-beta", type=float, help="exponent beta of the keras TV form (default 1.25)")
+
+    optim = parser.add_argument_group("optimization")
+    optim.add_argument("--init", help="content, uniform, normal, or an image file to start from")
+    optim.add_argument("--seed", type=int, help="random seed: the same seed repeats a CPU run bit for bit")
+    optim.add_argument("--optimizer", choices=["adam", "lbfgs"])
+    optim.add_argument("--lr", type=float, help="Adam learning rate (ImageNet-normalized pixel units)")
+    optim.add_argument("--lr-decay", type=float, help="learning-rate factor applied every --lr-decay-every")
+    optim.add_argument("--lr-decay-every", type=_int_list, help="iterations between decays, per scale (0: none)")
+    optim.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default auto: a GPU if there is one")
+
+    report = parser.add_argument_group("reports")
+    report.add_argument("--plot", help="write the loss curves (PNG)")
+    report.add_argument("--history", help="write every logged iteration (.csv or .json)")
+    report.add_argument("--log-every", type=int, help="log every N iterations into the history (default 1)")
+    report.add_argument("--side-by-side", help="write content | style(s) | result in one image")
+    report.add_argument("--save-every", type=int, default=0, help="save a snapshot every N iterations")
+    report.add_argument("--snapshots", help="folder for the snapshots")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--version", action="version", version=_version())
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"impasto {__version__}"
+
+
+OPTION_NAMES = (
+    "size", "scales", "min_size", "iterations", "style_size", "style_blend", "model", "weights", "pooling",
+    "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight", "content_reduction",
+    "style_normalization", "tv_kind", "tv_beta", "init", "seed", "optimizer", "lr", "lr_decay", "lr_decay_every",
+    "device", "log_every",
+)
+
+
+class ProgressBar:
+    """A tqdm bar over pixel-weighted work, so its ETA stays honest when later scales are slower."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, progress) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, file=sys.stderr, leave=True, dynamic_ncols=True, disable=None,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+        stage = progress.stage
+        self.bar.set_description_str(f"scale {stage.index + 1}/{progress.stages} {stage.shape[1]}x{stage.shape[0]} "
+                                     f"it {progress.iteration}/{stage.iterations}", refresh=False)
+        self.bar.set_postfix_str(f"loss {progress.total:.4g}", refresh=False)
+        self.bar.update(round(progress.work_fraction * 1000) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # SIGTERM is treated like Ctrl-C: the best image so far is saved before exiting.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    warnings.simplefilter("ignore", UserWarning)
+    from .api import Interrupted, stylize
+    from .errors import ImpastoError
+
+    options = {name: getattr(args, name) for name in OPTION_NAMES}
+    bar = ProgressBar(enabled=not args.quiet)
+    try:
+        stylize(args.content, args.styles, preset=args.preset, output=args.output, plot=args.plot,
+                history=args.history, side_by_side=args.side_by_side, snapshots=args.snapshots,
+                save_every=args.save_every, callback=bar, **options)
+    except Interrupted as interrupted:
+        bar.close()
+        print(f"impasto: {interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        bar.close()
+        print("impasto: interrupted before painting started; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ImpastoError as error:
+        bar.close()
+        print(f"impasto: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        bar.close()
+        print("impasto: error: out of memory; try a smaller --size", file=sys.stderr)
+        return EXIT_ERROR
+    bar.close()
+    if not args.quiet:
+        print(f"impasto: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def entry_point() -> None:
+    sys.exit(main())

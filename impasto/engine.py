@@ -1,0 +1,311 @@
+"""The optimization loop: paint the content image in the style images' statistics, scale by scale.
+
+``Stylizer`` holds everything that lives for a whole run (images, network, schedule, history) and exposes
+the loop to callers who want it: a callback per iteration, the best image so far at any time (also after an
+interrupt), and a ``stop()`` request.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .errors import ImpastoError, OptionError
+from .features import VGGFeatures
+from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
+from .layers import INPUT_LAYER
+from .losses import LossTerms, StyleTransferLoss, gram_matrix
+from .options import Options, resolve_options
+from .schedule import Stage, learning_rate, plan_stages
+from .weights import VGGWeights, load_weights
+
+# The optimized image lives in ImageNet-normalized RGB whatever the network: D2L's learning rates are
+# defined in these units, and Adam's step size is in the units of the variable it moves.
+PARAM_MEAN = (0.485, 0.456, 0.406)
+PARAM_STD = (0.229, 0.224, 0.225)
+
+
+def _stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = torch.tensor(PARAM_MEAN, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
+    std = torch.tensor(PARAM_STD, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
+    return mean, std
+
+
+def rgb_to_param(rgb: torch.Tensor) -> torch.Tensor:
+    mean, std = _stats(rgb)
+    return (rgb - mean) / std
+
+
+def param_to_rgb(param: torch.Tensor) -> torch.Tensor:
+    mean, std = _stats(param)
+    return param * std + mean
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` takes CUDA, then Apple's MPS, then the CPU; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise OptionError("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device auto or cpu)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise OptionError("--device mps was asked for, but Apple's MPS backend is not available")
+    return torch.device(name)
+
+
+@dataclass
+class Progress:
+    """What the callback gets after every iteration."""
+
+    stage: Stage
+    stages: int
+    iteration: int  # 1-based within the stage
+    step: int  # 1-based over the whole run
+    total_steps: int
+    content: float
+    style: float
+    tv: float
+    total: float
+    lr: float
+    elapsed: float
+    work_fraction: float  # share of the run's pixel-iterations done: a fair basis for an ETA
+
+    @property
+    def eta(self) -> float:
+        """Seconds left, extrapolated from the pixel-weighted work done so far."""
+        return self.elapsed * (1.0 - self.work_fraction) / self.work_fraction if self.work_fraction else float("inf")
+
+
+class Stylizer:
+    """One style-transfer run. ``run()`` returns the stylized image; ``best_image()`` works at any time."""
+
+    def __init__(
+        self,
+        content: ImageLike,
+        styles: ImageLike | Sequence[ImageLike],
+        options: Optional[Options] = None,
+        *,
+        weights: Optional[VGGWeights] = None,
+        callback: Optional[Callable[[Progress], None]] = None,
+        **overrides,
+    ):
+        if options is None:
+            options = resolve_options(**overrides)
+        elif overrides:
+            raise OptionError("pass either an Options object or keyword options, not both")
+        self.options = options
+        self.callback = callback
+        self.content_image, self.content_alpha = open_image(content, "content image")
+        style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+        if not style_list:
+            raise OptionError("at least one style image is needed")
+        self.style_images = [load_image(style, f"style image {i + 1}") for i, style in enumerate(style_list)]
+        blend = options.style_blend or [1.0] * len(self.style_images)
+        if len(blend) != len(self.style_images):
+            raise OptionError(f"--style-blend has {len(blend)} weights for {len(self.style_images)} style images")
+        self.style_blend = [w / sum(blend) for w in blend]
+        self.init_image = None
+        if options.init not in ("content", "uniform", "normal"):
+            self.init_image = load_image(options.init, "init image")
+        self.device = pick_device(options.device)
+        self.weights = weights if weights is not None else load_weights(options.weights, options.model)
+        if self.weights.model != options.model:
+            raise OptionError(f"the weights are {self.weights.model}, but the options ask for {options.model}")
+        layers = [name for name, _ in options.content_layers + options.style_layers]
+        if options.tv_weight:
+            layers.append(INPUT_LAYER)
+        self.network = VGGFeatures(self.weights, layers, options.pooling).to(self.device)
+        self.stages = plan_stages(options, self.content_image.size)
+        self.total_steps = sum(stage.iterations for stage in self.stages)
+        self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
+        self._work_done = 0
+        self.history: list[dict] = []
+        self.step = 0
+        self.elapsed = 0.0
+        self._stop_requested = False
+        self._best: Optional[tuple[float, torch.Tensor]] = None  # (loss, param) of the current stage
+        self._result: Optional[torch.Tensor] = None  # param at the end of the latest finished stage
+        self.generator = torch.Generator()
+        self.generator.manual_seed(options.seed if options.seed is not None else torch.seed())
+
+    # -- public -------------------------------------------------------------------------------------------
+
+    @property
+    def output_shape(self) -> tuple[int, int]:
+        return self.stages[-1].shape
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current iteration (from a callback or another thread)."""
+        self._stop_requested = True
+
+    def run(self) -> Image.Image:
+        start = time.perf_counter()
+        previous: Optional[torch.Tensor] = None
+        try:
+            for stage in self.stages:
+                loss_fn = self._stage_loss(stage)
+                param = self._initial_param(stage, previous)
+                self._best = None
+                if self.options.optimizer == "adam":
+                    param = self._run_adam(stage, loss_fn, param, start)
+                else:
+                    param = self._run_lbfgs(stage, loss_fn, param, start)
+                previous = param.detach()
+                self._result = previous
+                self._best = None
+                if self._stop_requested:
+                    break
+        finally:
+            self.elapsed = time.perf_counter() - start
+        return self.best_image()
+
+    def best_image(self) -> Image.Image:
+        """The best image so far, at the output size (upsampled when the run stopped at a coarse scale)."""
+        if self._best is not None and (self._result is None or self._result.shape[-2:] != self._best[1].shape[-2:]):
+            param = self._best[1]
+        elif self._result is not None:
+            param = self._result
+        else:
+            param = rgb_to_param(image_to_tensor(self.content_image, self.output_shape))
+        if tuple(param.shape[-2:]) != self.output_shape:
+            param = F.interpolate(param, size=self.output_shape, mode="bicubic", align_corners=False)
+        image = tensor_to_image(param_to_rgb(param))
+        if self.content_alpha is not None:
+            # A transparent content image keeps its transparency: its alpha, resized, goes on the result.
+            image.putalpha(self.content_alpha.resize(image.size, Image.Resampling.LANCZOS))
+        return image
+
+    # -- per stage ----------------------------------------------------------------------------------------
+
+    def _stage_loss(self, stage: Stage) -> StyleTransferLoss:
+        """Targets for one scale, computed once: content activations and the blended style Grams."""
+        options = self.options
+        content_names = [name for name, _ in options.content_layers]
+        style_names = [name for name, _ in options.style_layers]
+        with torch.no_grad():
+            content = image_to_tensor(self.content_image, stage.shape).to(self.device)
+            content_features = self.network(content)
+            content_targets = {name: content_features[name].detach() for name in content_names}
+            final_long = max(self.output_shape)
+            style_long = max(MIN_STYLE_SIDE, round((options.style_size or final_long) * max(stage.shape) / final_long))
+            grams: dict[str, torch.Tensor] = {}
+            for image, weight in zip(self.style_images, self.style_blend):
+                shape = fit_long_side(image.width, image.height, style_long)
+                features = self.network(image_to_tensor(image, shape).to(self.device))
+                for name in style_names:
+                    gram = weight * gram_matrix(features[name], options.style_normalization)
+                    grams[name] = grams[name] + gram if name in grams else gram
+        return StyleTransferLoss(
+            content_targets, grams, options.content_layers, options.style_layers,
+            options.content_weight, options.style_weight, options.tv_weight,
+            options.content_reduction, options.style_normalization, options.tv_kind, options.tv_beta,
+        )
+
+    def _initial_param(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
+        if previous is not None:
+            # Warm start: the coarser result, upsampled, carries its large strokes into this scale.
+            return F.interpolate(previous, size=stage.shape, mode="bicubic", align_corners=False)
+        init = self.options.init
+        height, width = stage.shape
+        if init == "content":
+            rgb = image_to_tensor(self.content_image, stage.shape)
+        elif init == "uniform":
+            rgb = torch.rand((1, 3, height, width), generator=self.generator)
+        elif init == "normal":
+            rgb = 0.5 + 0.25 * torch.randn((1, 3, height, width), generator=self.generator)
+        else:
+            rgb = image_to_tensor(self.init_image, stage.shape)
+        return rgb_to_param(rgb).to(self.device)
+
+    def _evaluate(self, param: torch.Tensor, loss_fn: StyleTransferLoss) -> LossTerms:
+        features = self.network(param_to_rgb(param))
+        return loss_fn(features, features.get(INPUT_LAYER, param))
+
+    def _record(self, stage: Stage, iteration: int, terms: LossTerms, lr: float, param: torch.Tensor,
+                start: float) -> None:
+        self.step += 1
+        self._work_done += stage.pixels
+        values = {
+            "content": terms.content.item(), "style": terms.style.item(), "tv": terms.tv.item(),
+            "total": terms.total.item(),
+        }
+        if not math.isfinite(values["total"]):
+            raise NumericalError(f"the loss became {values['total']} at scale {stage.index + 1}, iteration {iteration}")
+        if self._best is None or values["total"] < self._best[0]:
+            self._best = (values["total"], param.detach().clone())
+        elapsed = time.perf_counter() - start
+        if iteration % self.options.log_every == 0 or iteration == stage.iterations:
+            self.history.append({
+                "step": self.step, "stage": stage.index + 1, "height": stage.shape[0], "width": stage.shape[1],
+                "iteration": iteration, **values, "lr": lr, "elapsed": round(elapsed, 4),
+            })
+        if self.callback is not None:
+            self.callback(Progress(stage, len(self.stages), iteration, self.step, self.total_steps,
+                                   values["content"], values["style"], values["tv"], values["total"], lr, elapsed,
+                                   min(1.0, self._work_done / self._total_work)))
+
+    def _run_adam(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
+        param = param.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([param], lr=self.options.lr)
+        low, high = rgb_to_param(torch.zeros_like(param)), rgb_to_param(torch.ones_like(param))
+        for iteration in range(1, stage.iterations + 1):
+            lr = learning_rate(self.options, stage, iteration - 1)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            terms = self._evaluate(param, loss_fn)
+            terms.total.backward()
+            self._record(stage, iteration, terms, lr, param, start)
+            optimizer.step()
+            with torch.no_grad():
+                # Keep every pixel a displayable color; out-of-range values would be clipped at the end anyway.
+                param.copy_(torch.maximum(torch.minimum(param, high), low))
+            if self._stop_requested:
+                break
+        return param.detach()
+
+    def _run_lbfgs(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
+        """L-BFGS with a strong-Wolfe line search; one "iteration" is one loss evaluation, as in the Keras blog."""
+        param = param.clone().requires_grad_(True)
+        optimizer = torch.optim.LBFGS(
+            [param], lr=1.0, max_iter=stage.iterations, max_eval=stage.iterations, history_size=50,
+            tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe",
+        )
+        evaluations = 0
+
+        def closure() -> torch.Tensor:
+            nonlocal evaluations
+            if self._stop_requested:
+                raise _StopRequested
+            optimizer.zero_grad(set_to_none=True)
+            terms = self._evaluate(param, loss_fn)
+            terms.total.backward()
+            evaluations += 1
+            self._record(stage, evaluations, terms, 1.0, param, start)
+            return terms.total
+
+        try:
+            optimizer.step(closure)
+        except _StopRequested:
+            pass
+        best = self._best[1] if self._best is not None else param.detach()
+        return best
+
+
+MIN_STYLE_SIDE = 32
+
+
+class NumericalError(ImpastoError):
+    """The loss stopped being a finite number."""
+
+
+class _StopRequested(Exception):
+    pass

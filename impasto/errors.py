@@ -1,0 +1,26 @@
+"""Exception types raised by impasto's Python API.
+
+Every error a user can cause (a bad path, an unknown layer, a weights file of the wrong kind) is an
+``ImpastoError`` carrying one human-readable line; the CLI prints that line and exits non-zero, so no
+traceback ever reaches a user.
+"""
+
+
+class ImpastoError(Exception):
+    """Base class: a problem the user can fix, described in one line."""
+
+
+class ImageInputError(ImpastoError):
+    """An input image cannot be read or used."""
+
+
+class WeightsError(ImpastoError):
+    """Network weights are missing, of the wrong kind, or corrupted."""
+
+
+class OptionError(ImpastoError, ValueError):
+    """An option or combination of options is invalid."""
+
+
+class OutputError(ImpastoError):
+    """An output file cannot be written where the user asked."""

@@ -1,0 +1,46 @@
+"""Atomic file writing: a result appears whole under its final name, or not at all."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, IO
+
+from .errors import OutputError
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    except OSError as error:
+        raise OutputError(f"cannot write in {str(directory)!r} ({error.strerror or error})") from None
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temporary, path)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write {str(path)!r} ({error.strerror or error})") from None
+        raise
+    return path
+
+
+def check_writable(path: str | os.PathLike, inputs: tuple = ()) -> Path:
+    """Fail early, before a long run, if ``path`` cannot be written or would overwrite an input file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"output folder {str(directory)!r} does not exist")
+    if path.is_dir():
+        raise OutputError(f"output {str(path)!r} is a directory")
+    if not os.access(directory, os.W_OK):
+        raise OutputError(f"output folder {str(directory)!r} is not writable")
+    for source in inputs:
+        if isinstance(source, (str, os.PathLike)) and Path(source).exists() and path.exists() \
+                and path.resolve() == Path(source).resolve():
+            raise OutputError(f"output {str(path)!r} is one of the input files; choose another name")
+    return path

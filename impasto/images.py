@@ -1,0 +1,132 @@
+"""Image input and output: reading whatever a user has on disk, resizing, tensors, atomic writing."""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from .errors import ImageInputError, OutputError
+from .files import atomic_write
+
+ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
+
+# Pillow picks the format from the extension; these are the ones we promise to write.
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
+                  ".bmp": "BMP"}
+
+
+def _to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Convert any Pillow mode to RGB; return the alpha channel separately when there is one."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and float grayscale: scale the real range to 8 bits instead of clipping at 255.
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        if image.mode == "F" and array.max() <= 1.0:
+            top = 1.0
+        image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        alpha = image.getchannel("A")
+        if alpha.getextrema() == (255, 255):
+            alpha = None
+    if image.mode == "CMYK":
+        # Pillow's CMYK->RGB ignores embedded profiles; inverted Adobe CMYK JPEGs are handled by Pillow itself.
+        return image.convert("RGB"), None
+    return image.convert("RGB"), alpha
+
+
+def open_image(source: ImageLike, role: str = "image") -> tuple[Image.Image, Image.Image | None]:
+    """Read a path, PIL image or array into (RGB image, alpha or None), EXIF orientation applied."""
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype != np.uint8:
+            scale = 255.0 if array.size and float(np.nanmax(array)) <= 1.0 else 1.0
+            array = np.clip(np.nan_to_num(array.astype(np.float64)) * scale + 0.5, 0, 255).astype(np.uint8)
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+            raise ImageInputError(f"{role} array has shape {source.shape}; expected (H, W), (H, W, 3) or (H, W, 4)")
+        return _to_rgb_and_alpha(Image.fromarray(array))
+    if isinstance(source, Image.Image):
+        return _to_rgb_and_alpha(ImageOps.exif_transpose(source))
+    path = Path(source)
+    if not path.exists():
+        raise ImageInputError(f"{role} file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ImageInputError(f"{role} {str(path)!r} is a directory, not an image file")
+    try:
+        with Image.open(path) as opened:
+            if getattr(opened, "n_frames", 1) > 1:
+                warnings.warn(f"{role} {path.name} has {opened.n_frames} frames; using the first")
+            opened.seek(0)
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+            return _to_rgb_and_alpha(image)
+    except PermissionError:
+        raise ImageInputError(f"{role} file {str(path)!r} cannot be read (permission denied)") from None
+    except UnidentifiedImageError:
+        raise ImageInputError(f"{role} file {str(path)!r} is not an image Pillow can read") from None
+    except Image.DecompressionBombError as error:
+        raise ImageInputError(f"{role} file {str(path)!r} is too large to open safely ({error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(f"{role} file {str(path)!r} is damaged or truncated ({error})") from None
+
+
+def load_image(source: ImageLike, role: str = "image") -> Image.Image:
+    """The RGB image of ``source`` (alpha dropped)."""
+    return open_image(source, role)[0]
+
+
+def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(height, width) with the aspect ratio kept and the longer side equal to ``long_side``."""
+    scale = long_side / max(width, height)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def image_to_tensor(image: Image.Image, shape: tuple[int, int] | None = None) -> torch.Tensor:
+    """RGB PIL image -> float tensor (1, 3, H, W) in 0..1, resized to ``shape`` = (H, W) if given."""
+    if shape is not None and (image.height, image.width) != tuple(shape):
+        image = image.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0)
+
+
+def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
+    """(1, 3, H, W) tensor in 0..1 -> RGB PIL image (clipped, rounded)."""
+    array = tensor.detach().float().cpu().clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    return Image.fromarray((array * 255.0 + 0.5).astype(np.uint8), "RGB")
+
+
+def output_format(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise OutputError(f"cannot tell the format of {str(path)!r}: use one of {', '.join(sorted(OUTPUT_FORMATS))}")
+    return OUTPUT_FORMATS[suffix]
+
+
+def save_image(image: Image.Image, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    """Write ``image`` atomically (temporary file in the same folder, then rename), format by extension.
+
+    ``metadata`` is stored as a PNG text chunk ``impasto`` (JSON) when the output is PNG.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    options: dict = {}
+    if fmt == "PNG" and metadata:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("impasto", json.dumps(metadata, default=str))
+        info.add_text("Software", "impasto")
+        options["pnginfo"] = info
+    if fmt == "JPEG":
+        image = image.convert("RGB")
+        options["quality"] = 95
+    atomic_write(path, lambda file: image.save(file, format=fmt, **options))
+    return path

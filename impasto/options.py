@@ -1,0 +1,165 @@
+"""All settings of a run in one validated dataclass, built from a preset plus explicit overrides."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from .errors import OptionError
+from .layers import MODELS, parse_weighted_layers
+from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, TV_KINDS
+from .presets import DEFAULT_PRESET, preset
+
+OPTIMIZERS = ("adam", "lbfgs")
+INIT_KINDS = ("content", "uniform", "normal")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+# Below this the five poolings leave less than one pixel for conv5_x.
+MIN_SIZE = 32
+
+
+@dataclass
+class Options:
+    """Every knob of a run. Field defaults are overridden by a preset, then by explicit values."""
+
+    size: int = 512
+    stage_shapes: Optional[list] = None  # exact (height, width) per stage; used when size isn't overridden
+    scales: int = 4
+    min_size: int = 160
+    iterations: Union[int, list] = 100
+    style_size: Optional[int] = None
+    style_blend: Optional[list] = None
+    model: str = "vgg19"
+    weights: Optional[str] = None
+    pooling: str = "max"
+    content_layers: Any = field(default_factory=lambda: [("relu4_2", 1.0)])
+    style_layers: Any = field(default_factory=lambda: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"])
+    content_weight: float = 1.0
+    style_weight: float = 1e3
+    tv_weight: float = 0.0
+    content_reduction: str = "mean"
+    style_normalization: str = "d2l"
+    tv_kind: str = "d2l"
+    tv_beta: float = 1.25
+    init: str = "content"
+    optimizer: str = "adam"
+    lr: float = 0.05
+    lr_decay: float = 1.0
+    lr_decay_every: Union[int, list] = 0
+    seed: Optional[int] = None
+    device: str = "auto"
+    log_every: int = 1
+    preset: str = DEFAULT_PRESET
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> "Options":
+        """Check every value and normalize layer specs to (canonical name, weight) pairs."""
+        _check_int("size", self.size, MIN_SIZE)
+        _check_int("scales", self.scales, 1)
+        _check_int("min_size", self.min_size, MIN_SIZE)
+        _check_int("log_every", self.log_every, 1)
+        if self.style_size is not None:
+            _check_int("style_size", self.style_size, MIN_SIZE)
+        if self.model not in MODELS:
+            raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
+        for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
+            _check_float(name, getattr(self, name))
+        if self.lr <= 0:
+            raise OptionError(f"lr must be > 0, got {self.lr}")
+        if self.lr_decay <= 0:
+            raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("content_reduction", CONTENT_REDUCTIONS),
+                              ("style_normalization", STYLE_NORMALIZATIONS), ("tv_kind", TV_KINDS),
+                              ("device", DEVICES), ("pooling", ("max", "avg"))):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, name)!r}")
+        if self.init not in INIT_KINDS and not Path(self.init).is_file():
+            raise OptionError(f"init must be content, uniform, normal or an image file; {self.init!r} is none")
+        self.content_layers = parse_weighted_layers(self.content_layers, self.model)
+        self.style_layers = parse_weighted_layers(self.style_layers, self.model)
+        if self.stage_shapes is not None:
+            self.stage_shapes = [tuple(int(v) for v in shape) for shape in self.stage_shapes]
+            for shape in self.stage_shapes:
+                if len(shape) != 2 or min(shape) < MIN_SIZE:
+                    raise OptionError(f"stage shape {shape} must be (height, width), each >= {MIN_SIZE}")
+        stages = self.stage_count()
+        self.iterations = _per_stage("iterations", self.iterations, stages, minimum=1)
+        self.lr_decay_every = _per_stage("lr_decay_every", self.lr_decay_every, stages, minimum=0)
+        if self.style_blend is not None:
+            blend = [float(w) for w in self.style_blend]
+            for weight in blend:
+                _check_float("style blend weight", weight)
+            if sum(blend) <= 0:
+                raise OptionError("style blend weights must not all be zero")
+            self.style_blend = blend
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise OptionError(f"seed must be an integer >= 0, got {self.seed!r}")
+        return self
+
+    def stage_count(self) -> int:
+        return len(self.stage_shapes) if self.stage_shapes is not None else self.scales
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise OptionError(f"{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_float(name: str, value: Any) -> None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{name.replace('_', '-')} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise OptionError(f"{name.replace('_', '-')} must be a finite number >= 0, got {value!r}")
+
+
+def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int, minimum: int) -> list[int]:
+    """One value per stage: a single number is repeated; a list must have one entry per stage."""
+    values = [value] * stages if isinstance(value, int) and not isinstance(value, bool) else list(value)
+    if len(values) != stages:
+        raise OptionError(f"{name.replace('_', '-')} has {len(values)} values for {stages} scales")
+    for item in values:
+        _check_int(name, item, minimum)
+    return [int(item) for item in values]
+
+
+def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Options:
+    """A preset's values, then explicit overrides (``None`` means "not given"), validated.
+
+    Changing the size or the number of scales of a preset with fixed stage shapes switches it to
+    aspect-keeping long-side stages; a single given iteration count is then spread to every stage.
+    """
+    known = {f.name for f in fields(Options)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    values = preset(preset_name)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if values.get("stage_shapes") and ({"size", "scales", "min_size"} & set(given)):
+        shapes = values.pop("stage_shapes")
+        values["size"] = given.get("size", max(shapes[-1]))
+        values["scales"] = given.get("scales", len(shapes))
+        values["min_size"] = given.get("min_size", max(shapes[0]))
+    if "iterations" not in given and "scales" in given and isinstance(values.get("iterations"), list):
+        if len(values["iterations"]) != given["scales"]:
+            values["iterations"] = _respread(values["iterations"], given["scales"])
+            values["lr_decay_every"] = _respread(values.get("lr_decay_every", 0), given["scales"])
+    if "stage_shapes" in given:
+        values.pop("size", None)
+    values.update(given)
+    values["preset"] = preset_name
+    return Options(**values).validate()
+
+
+def _respread(value: Union[int, list], stages: int) -> Union[int, list]:
+    """Stretch a per-stage list to ``stages`` entries by sampling it evenly (first and last kept)."""
+    if not isinstance(value, list):
+        return value
+    if stages == 1:
+        return [value[-1]]
+    return [value[round(i * (len(value) - 1) / (stages - 1))] for i in range(stages)]

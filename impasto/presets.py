@@ -1,0 +1,124 @@
+"""Named recipes: plain data, one dict per preset, merged over ``Options`` defaults.
+
+Each seed document's recipe is reproduced with its own numbers. Learning rates are in the units of the
+optimized image, which impasto keeps in ImageNet-normalized RGB (as the D2L book does), so D2L's rates carry
+over unchanged. Loss weights are in the units of the network's own activations, so a recipe is exact when
+run on the weights its author used (D2L: torchvision VGG-19; Keras blog: Keras VGG-16); on the bundled
+Caffe VGG-19 the same numbers give a different balance, which the preset's note says.
+"""
+from __future__ import annotations
+
+from .errors import OptionError
+
+CLASSIC_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+
+PRESETS: dict[str, dict] = {
+    # Our own: fast coarse-to-fine Adam on the bundled Caffe VGG-19, tuned by eye and by the benchmark.
+    "impasto": {
+        "description": "impasto's default: coarse-to-fine Adam, large strokes in about a minute on a laptop CPU",
+        "size": 512,
+        "scales": 4,
+        "min_size": 160,
+        "iterations": [120, 80, 50, 30],
+        "optimizer": "adam",
+        "lr": 0.05,
+        "lr_decay": 1.0,
+        "lr_decay_every": 0,
+        "content_layers": [("relu4_2", 1.0)],
+        "style_layers": [(name, 1.0) for name in CLASSIC_STYLE_LAYERS],
+        "content_weight": 1.0,
+        "style_weight": 1e3,
+        "tv_weight": 0.0,
+        "content_reduction": "mean",
+        "style_normalization": "d2l",
+        "tv_kind": "d2l",
+        "init": "content",
+    },
+    # Seed 000 (D2L, PyTorch and MXNet tabs): 150x225, then 600x900 from the upsampled result.
+    "d2l": {
+        "description": "D2L chapter: 150x225 for 500 epochs, then 600x900 for 300; Adam lr 0.01, x0.1 decay",
+        "stage_shapes": [(150, 225), (600, 900)],
+        "iterations": [500, 300],
+        "optimizer": "adam",
+        "lr": 0.01,
+        "lr_decay": 0.1,
+        "lr_decay_every": [200, 100],
+        "content_layers": [("conv4_4", 1.0)],
+        "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+        "content_weight": 1.0,
+        "style_weight": 1e3,
+        "tv_weight": 10.0,
+        "content_reduction": "mean",
+        "style_normalization": "d2l",
+        "tv_kind": "d2l",
+        "init": "content",
+        "log_every": 10,
+    },
+    # Seed 002 (D2L, newer English edition): one pass at 300x450, stronger style, faster Adam.
+    "d2l-v2": {
+        "description": "D2L newer edition: 300x450 for 500 epochs; style 1e4, Adam lr 0.3, x0.8 every 50",
+        "stage_shapes": [(300, 450)],
+        "iterations": [500],
+        "optimizer": "adam",
+        "lr": 0.3,
+        "lr_decay": 0.8,
+        "lr_decay_every": [50],
+        "content_layers": [("conv4_4", 1.0)],
+        "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+        "content_weight": 1.0,
+        "style_weight": 1e4,
+        "tv_weight": 10.0,
+        "content_reduction": "mean",
+        "style_normalization": "d2l",
+        "tv_kind": "d2l",
+        "init": "content",
+        "log_every": 10,
+    },
+    # Seed 003 (Keras blog): VGG-16, 260x260, random init, L-BFGS 10 x 20 evaluations.
+    "keras-blog": {
+        "description": "Keras blog: VGG-16 at 260x260 from noise, L-BFGS, unnormalized Grams, TV^1.25",
+        "model": "vgg16",
+        "stage_shapes": [(260, 260)],
+        "iterations": [200],
+        "optimizer": "lbfgs",
+        "content_layers": [("block2_conv2", 1.0)],
+        "style_layers": [(name, 1.0 / 5) for name in
+                         ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")],
+        "content_weight": 0.02,
+        "style_weight": 4.5,
+        "tv_weight": 0.995,
+        "content_reduction": "sum",
+        "style_normalization": "gatys",
+        "tv_kind": "keras",
+        "tv_beta": 1.25,
+        "init": "uniform",
+    },
+    # Gatys et al. / seed 004: conv1_1..conv5_1 Grams, sum-of-squares content, noise init, L-BFGS.
+    "gatys": {
+        "description": "Gatys et al. (seed 004): style conv1_1..conv5_1, content conv4_2, noise init, L-BFGS",
+        "size": 512,
+        "scales": 1,
+        "iterations": [500],
+        "optimizer": "lbfgs",
+        "content_layers": [("conv4_2", 1.0)],
+        "style_layers": [(name, 1.0 / 5) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+        "content_weight": 0.5,  # the paper's content loss is 1/2 * sum of squares; alpha/beta = 1e-3
+        "style_weight": 1e3,
+        "tv_weight": 0.0,
+        "content_reduction": "sum",
+        "style_normalization": "gatys",
+        "tv_kind": "d2l",
+        "init": "normal",
+    },
+}
+
+DEFAULT_PRESET = "impasto"
+
+
+def preset(name: str) -> dict:
+    """A copy of preset ``name``'s option values (without its description)."""
+    if name not in PRESETS:
+        raise OptionError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    values = dict(PRESETS[name])
+    values.pop("description")
+    return values

@@ -1,0 +1,83 @@
+"""What a run leaves besides the image: loss history (CSV/JSON), loss plot, side-by-side sheet, snapshots."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image, ImageDraw
+
+from .errors import OutputError
+from .files import atomic_write
+
+HISTORY_FIELDS = ("step", "stage", "height", "width", "iteration", "content", "style", "tv", "total", "lr", "elapsed")
+
+
+def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
+    """Every logged iteration as CSV (``.csv``) or JSON (``.json``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        text = json.dumps(list(history), indent=1)
+    elif suffix == ".csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+        text = buffer.getvalue()
+    else:
+        raise OutputError(f"history file {str(path)!r} must end in .csv or .json")
+    return atomic_write(path, lambda file: file.write(text.encode()))
+
+
+def plot_losses(history: Sequence[dict], path: str | os.PathLike, title: str = "impasto losses") -> Path:
+    """Content, style and TV loss over iterations (log scale), with each change of scale marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    steps = [row["step"] for row in history]
+    figure, axes = pyplot.subplots(figsize=(8, 4.5), dpi=100)
+    for key, color in (("content", "tab:blue"), ("style", "tab:orange"), ("tv", "tab:green"), ("total", "black")):
+        values = [row[key] for row in history]
+        if any(value > 0 for value in values):
+            axes.plot(steps, values, label=key, color=color, linewidth=1.6 if key == "total" else 1.2,
+                      linestyle=":" if key == "total" else "-")
+    axes.set_yscale("log")
+    stage_starts = [row for i, row in enumerate(history) if i == 0 or row["stage"] != history[i - 1]["stage"]]
+    for row in stage_starts:
+        axes.axvline(row["step"] - 0.5, color="gray", linestyle="--", linewidth=0.8)
+        axes.annotate(f"{row['width']}x{row['height']}", (row["step"], 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(3, -12), textcoords="offset points", fontsize=8, color="dimgray")
+    axes.set_xlabel("iteration (all scales)")
+    axes.set_ylabel("weighted loss")
+    axes.set_title(title)
+    axes.legend(loc="upper right")
+    axes.grid(True, which="major", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    pyplot.close(figure)
+    return atomic_write(path, lambda file: file.write(buffer.getvalue()))
+
+
+def side_by_side(content: Image.Image, styles: Sequence[Image.Image], result: Image.Image,
+                 gap: int = 8, label_height: int = 18) -> Image.Image:
+    """content | style(s) | result, all scaled to the result's height, labelled underneath."""
+    height = result.height
+    panels = [("content", content)] + [(f"style {i + 1}" if len(styles) > 1 else "style", s)
+                                       for i, s in enumerate(styles)] + [("result", result)]
+    scaled = [(label, image.convert("RGB").resize((max(1, round(image.width * height / image.height)), height),
+                                                  Image.Resampling.LANCZOS)) for label, image in panels]
+    width = sum(image.width for _, image in scaled) + gap * (len(scaled) + 1)
+    sheet = Image.new("RGB", (width, height + 2 * gap + label_height), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = gap
+    for label, image in scaled:
+        sheet.paste(image, (x, gap))
+        draw.text((x, height + gap + 3), label, fill=(40, 40, 40))
+        x += image.width + gap
+    return sheet
