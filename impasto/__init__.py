@@ -1,7 +1,7 @@
 """impasto: neural style transfer (Gatys, Ecker & Bethge) that runs offline on a laptop CPU."""
 from .api import stylize
 from .engine import Progress, Stylizer
-from .errors import ImageInputError, ImpastoError, OptionError, OutputError, WeightsError
+from .errors import ImageInputError, ImpastoError, Interrupted, OptionError, OutputError, WeightsError
 from .options import Options, resolve_options
 from .presets import PRESETS
 from .weights import load_weights
@@ -10,5 +10,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "stylize", "Stylizer", "Progress", "Options", "resolve_options", "PRESETS", "load_weights",
-    "ImpastoError", "ImageInputError", "OptionError", "OutputError", "WeightsError", "__version__",
+    "ImpastoError", "ImageInputError", "Interrupted", "OptionError", "OutputError", "WeightsError", "__version__",
 ]

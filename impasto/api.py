@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from .engine import Progress, Stylizer
-from .errors import ImpastoError, OptionError
+from .errors import Interrupted, OptionError
 from .files import check_writable
 from .images import ImageLike, output_format, save_image
 from .options import resolve_options
@@ -18,16 +18,6 @@ from .presets import DEFAULT_PRESET
 from .reports import plot_losses, side_by_side as make_side_by_side, write_history
 
 PathLike = str | os.PathLike
-
-
-class Interrupted(ImpastoError):
-    """The run was interrupted (Ctrl-C, SIGTERM); ``image`` is the best result so far, ``saved`` what was written."""
-
-    def __init__(self, image: Image.Image, saved: list[Path]):
-        where = ", ".join(str(path) for path in saved) or "nothing (no output path was given)"
-        super().__init__(f"interrupted; best image so far saved to {where}")
-        self.image = image
-        self.saved = saved
 
 
 def stylize(

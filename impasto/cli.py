@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Repaint a photo in the style of one or more paintings (Gatys et al. neural style transfer).",
         epilog=f"Presets - {presets}. Explicit options override the preset.",
     )
-    parser.add_argument("content", help="the photo to repaint")
-    parser.add_argument("styles", nargs="+", metavar="style", help="one or more style images (paintings)")
+    parser.add_argument("images", nargs="*", metavar="IMAGE",
+                        help="the photo to repaint, then one or more style images (paintings)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use the sample photo and painting that ship with the install (no IMAGE needed)")
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
 
@@ -135,16 +137,26 @@ def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.demo and args.images:
+        parser.error("--demo uses the bundled sample images; give either --demo or IMAGE paths")
+    if not args.demo and len(args.images) < 2:
+        parser.error("give a content image and at least one style image (or --demo)")
     # SIGTERM is treated like Ctrl-C: the best image so far is saved before exiting.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     warnings.simplefilter("ignore", UserWarning)
-    from .api import Interrupted, stylize
-    from .errors import ImpastoError
+    from .api import stylize
+    from .errors import ImpastoError, Interrupted
 
     options = {name: getattr(args, name) for name in OPTION_NAMES}
     bar = ProgressBar(enabled=not args.quiet)
     try:
-        stylize(args.content, args.styles, preset=args.preset, output=args.output, plot=args.plot,
+        if args.demo:
+            from .samples import sample_painting, sample_photo
+
+            content, styles = sample_photo(), [sample_painting()]
+        else:
+            content, styles = args.images[0], args.images[1:]
+        stylize(content, styles, preset=args.preset, output=args.output, plot=args.plot,
                 history=args.history, side_by_side=args.side_by_side, snapshots=args.snapshots,
                 save_every=args.save_every, callback=bar, **options)
     except Interrupted as interrupted:

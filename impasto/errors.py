@@ -24,3 +24,13 @@ class OptionError(ImpastoError, ValueError):
 
 class OutputError(ImpastoError):
     """An output file cannot be written where the user asked."""
+
+
+class Interrupted(ImpastoError):
+    """The run was interrupted (Ctrl-C, SIGTERM); ``image`` is the best result so far, ``saved`` what was written."""
+
+    def __init__(self, image, saved: list):
+        where = ", ".join(str(path) for path in saved) or "nothing (no output path was given)"
+        super().__init__(f"interrupted; best image so far saved to {where}")
+        self.image = image
+        self.saved = saved

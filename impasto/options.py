@@ -144,7 +144,9 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
         shapes = values.pop("stage_shapes")
         values["size"] = given.get("size", max(shapes[-1]))
         values["scales"] = given.get("scales", len(shapes))
-        values["min_size"] = given.get("min_size", max(shapes[0]))
+        # The first stage keeps its ratio to the last one (D2L: 225 / 900 of the output's long side).
+        ratio = max(shapes[0]) / max(shapes[-1])
+        values["min_size"] = given.get("min_size", max(MIN_SIZE, round(values["size"] * ratio)))
     if "iterations" not in given and "scales" in given and isinstance(values.get("iterations"), list):
         if len(values["iterations"]) != given["scales"]:
             values["iterations"] = _respread(values["iterations"], given["scales"])

@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from impasto import Interrupted, Stylizer, stylize
+from impasto.errors import OptionError, WeightsError
+from impasto.options import resolve_options
+from tests.conftest import gradient_image, stripes_image
+
+SMALL = dict(size=64, scales=1, iterations=20, style_weight=1.0)
+
+
+def run(content, style, weights, **options):
+    stylizer = Stylizer(content, style, resolve_options(**{**SMALL, **options}), weights=weights)
+    return stylizer, stylizer.run()
+
+
+def test_end_to_end_lowers_the_loss_and_changes_the_image(vgg19_weights):
+    content = gradient_image(96, 64)
+    stylizer, result = run(content, stripes_image(80, 80), vgg19_weights, seed=0)
+    assert result.size == (64, 43)
+    first, last = stylizer.history[0], stylizer.history[-1]
+    assert last["total"] < 0.5 * first["total"]
+    assert last["style"] < first["style"]
+    start = np.asarray(content.resize(result.size, Image.Resampling.LANCZOS), dtype=np.float32)
+    assert np.abs(np.asarray(result, dtype=np.float32) - start).mean() > 5.0
+
+
+def test_coarse_to_fine_warm_starts_each_scale(vgg19_weights):
+    stylizer, result = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights,
+                           size=96, scales=2, min_size=48, iterations=[8, 4])
+    assert [stage.shape for stage in stylizer.stages] == [(32, 48), (64, 96)]
+    assert [row["stage"] for row in stylizer.history] == [1] * 8 + [2] * 4
+    assert result.size == (96, 64)
+
+
+def test_same_seed_same_bits(vgg19_weights):
+    options = dict(init="uniform", iterations=5)
+    _, first = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=7, **options)
+    _, second = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=7, **options)
+    _, other = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=8, **options)
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    assert not np.array_equal(np.asarray(first), np.asarray(other))
+
+
+def test_lbfgs_lowers_the_loss(vgg19_weights):
+    stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, optimizer="lbfgs",
+                      iterations=12, init="normal", seed=1, tv_weight=1.0)
+    totals = [row["total"] for row in stylizer.history]
+    assert len(totals) <= 12 and min(totals) < 0.5 * totals[0]
+
+
+def test_blend_weights_select_style_images(vgg19_weights):
+    content, stripes, other = gradient_image(96, 64), stripes_image(80, 80), gradient_image(50, 50, seed=5)
+    _, single = run(content, stripes, vgg19_weights, iterations=4)
+    _, blended = run(content, [stripes, other], vgg19_weights, iterations=4, style_blend=[2.0, 0.0])
+    assert np.array_equal(np.asarray(single), np.asarray(blended))
+    _, mixed = run(content, [stripes, other], vgg19_weights, iterations=4, style_blend=[1.0, 1.0])
+    assert not np.array_equal(np.asarray(single), np.asarray(mixed))
+    with pytest.raises(OptionError, match="2 weights for 1"):
+        run(content, [stripes], vgg19_weights, style_blend=[1.0, 2.0])
+
+
+def test_init_from_an_image_file(tmp_path, vgg19_weights):
+    init = tmp_path / "init.png"
+    Image.new("RGB", (30, 20), (255, 0, 0)).save(init)
+    stylizer = Stylizer(gradient_image(96, 64), stripes_image(40, 40),
+                        resolve_options(**{**SMALL, "init": str(init), "iterations": 1, "lr": 1e-6}),
+                        weights=vgg19_weights)
+    result = np.asarray(stylizer.run())
+    assert result[..., 0].mean() > 250 and result[..., 1].mean() < 5
+
+
+def test_callback_and_stop(vgg19_weights):
+    seen = []
+
+    def callback(progress):
+        seen.append((progress.step, progress.iteration, round(progress.work_fraction, 3)))
+        if progress.step == 3:
+            stylizer.stop()
+
+    stylizer = Stylizer(gradient_image(96, 64), stripes_image(40, 40), resolve_options(**SMALL),
+                        weights=vgg19_weights, callback=callback)
+    stylizer.run()
+    assert [step for step, _, _ in seen] == [1, 2, 3] and seen[-1][2] == 0.15
+
+
+def test_interrupt_saves_the_best_image(tmp_path, content_path, style_path):
+    output = tmp_path / "result.png"
+
+    def interrupt(progress):
+        if progress.step == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as caught:
+        stylize(content_path, style_path, output=output, history=tmp_path / "h.csv", callback=interrupt, **SMALL)
+    assert output.exists() and (tmp_path / "h.csv").read_text().count("\n") == 1 + 4  # header + 4 iterations
+    assert caught.value.image.size == (64, 43) and output in caught.value.saved
+
+
+def test_transparent_content_keeps_alpha(vgg19_weights):
+    content = gradient_image(64, 64).convert("RGBA")
+    content.putpixel((0, 0), (0, 0, 0, 0))
+    _, result = run(content, stripes_image(40, 40), vgg19_weights, iterations=2)
+    assert result.mode == "RGBA" and result.getpixel((0, 0))[3] < 128
+
+
+def test_vgg16_needs_weights_and_runs_with_a_keras_file(tmp_path):
+    with pytest.raises(WeightsError, match="--weights"):
+        Stylizer(gradient_image(64, 64), stripes_image(40, 40), resolve_options("keras-blog"))
+    h5py = pytest.importorskip("h5py")
+    from tests.test_weights import random_convs
+    from impasto.layers import conv_layer_names
+
+    path = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    with h5py.File(path, "w") as file:
+        for name, (weight, bias) in zip(conv_layer_names("vgg16"), random_convs("vgg16")):
+            block, index = name[4:].split("_")
+            group = file.create_group(f"block{block}_conv{index}")
+            group.create_dataset("kernel:0", data=weight.transpose(2, 3, 1, 0) * 10)
+            group.create_dataset("bias:0", data=bias)
+    stylizer = Stylizer(gradient_image(64, 64), stripes_image(40, 40),
+                        resolve_options("keras-blog", weights=str(path), size=48, iterations=6, seed=0))
+    stylizer.run()
+    assert stylizer.stages[0].shape == (48, 48) and stylizer.history[-1]["total"] < stylizer.history[0]["total"]

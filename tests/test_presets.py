@@ -1,0 +1,82 @@
+import pytest
+
+from impasto.errors import OptionError
+from impasto.options import resolve_options
+from impasto.presets import PRESETS
+from impasto.schedule import plan_stages
+
+
+def test_d2l_is_seed_000():
+    options = resolve_options("d2l")
+    assert options.stage_shapes == [(150, 225), (600, 900)]
+    assert options.iterations == [500, 300]
+    assert (options.optimizer, options.lr, options.lr_decay, options.lr_decay_every) == ("adam", 0.01, 0.1, [200, 100])
+    assert (options.content_weight, options.style_weight, options.tv_weight) == (1.0, 1e3, 10.0)
+    assert options.content_layers == [("conv4_4", 1.0)]
+    assert [name for name, _ in options.style_layers] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert (options.content_reduction, options.style_normalization, options.tv_kind) == ("mean", "d2l", "d2l")
+    assert options.init == "content" and options.model == "vgg19"
+
+
+def test_d2l_v2_is_seed_002():
+    options = resolve_options("d2l-v2")
+    assert options.stage_shapes == [(300, 450)] and options.iterations == [500]
+    assert (options.lr, options.lr_decay, options.lr_decay_every, options.style_weight) == (0.3, 0.8, [50], 1e4)
+
+
+def test_keras_blog_is_seed_003():
+    options = resolve_options("keras-blog")
+    assert options.model == "vgg16" and options.stage_shapes == [(260, 260)]
+    assert options.content_layers == [("conv2_2", 1.0)] and options.content_weight == 0.02
+    assert [name for name, _ in options.style_layers] == ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"]
+    assert sum(weight for _, weight in options.style_layers) * options.style_weight == pytest.approx(4.5)
+    assert (options.tv_weight, options.tv_kind, options.tv_beta) == (0.995, "keras", 1.25)
+    assert (options.style_normalization, options.content_reduction) == ("gatys", "sum")
+    assert (options.optimizer, options.init, options.iterations) == ("lbfgs", "uniform", [200])
+
+
+def test_gatys_is_the_paper():
+    options = resolve_options("gatys")
+    assert [name for name, _ in options.style_layers] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert options.content_layers == [("conv4_2", 1.0)] and options.init == "normal"
+    assert options.style_normalization == "gatys" and options.optimizer == "lbfgs"
+
+
+def test_default_preset_is_coarse_to_fine_from_content():
+    options = resolve_options()
+    assert options.preset == "impasto" and options.size == 512 and options.init == "content"
+    stages = plan_stages(options, (2048, 1365))
+    assert len(stages) >= 3 and stages[-1].shape == (341, 512)
+    assert [s.shape[1] for s in stages] == sorted(s.shape[1] for s in stages)
+
+
+def test_explicit_options_override_a_preset():
+    options = resolve_options("d2l", style_weight=5.0, tv_weight=None)
+    assert options.style_weight == 5.0 and options.tv_weight == 10.0
+
+
+def test_resizing_a_fixed_shape_preset_keeps_aspect():
+    options = resolve_options("d2l", size=300)
+    stages = plan_stages(options, (2048, 1365))
+    assert [stage.shape for stage in stages] == [(50, 75), (200, 300)]
+    assert [stage.iterations for stage in stages] == [500, 300]
+
+
+def test_every_preset_resolves():
+    for name in PRESETS:
+        assert resolve_options(name).preset == name
+
+
+@pytest.mark.parametrize("bad", [
+    dict(size=0), dict(size=-5), dict(iterations=0), dict(iterations=[10, 10]), dict(style_weight=float("nan")),
+    dict(tv_weight=-1), dict(content_weight=float("inf")), dict(lr=0), dict(optimizer="sgd"), dict(init="nowhere.png"),
+    dict(style_layers="relu9_1"), dict(style_blend=[0, 0]), dict(seed=-1), dict(unknown_option=3),
+])
+def test_bad_options_raise(bad):
+    with pytest.raises(OptionError):
+        resolve_options(**bad)
+
+
+def test_unknown_preset():
+    with pytest.raises(OptionError, match="unknown preset"):
+        resolve_options("picasso")
