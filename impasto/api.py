@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from .engine import Progress, Stylizer
-from .errors import Interrupted, OptionError
+from .errors import Interrupted, OptionError, ResourceError
 from .files import check_writable
 from .images import ImageLike, output_format, save_image
 from .options import resolve_options
 from .presets import DEFAULT_PRESET
-from .reports import plot_losses, side_by_side as make_side_by_side, write_history
+from .reports import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
 
 PathLike = str | os.PathLike
 
@@ -49,11 +49,17 @@ def stylize(
     for path in (output, plot, history, side_by_side):
         if path is not None:
             check_writable(path, inputs)
-    if output is not None:
-        output_format(output)
+    for path in (output, side_by_side):
+        if path is not None:
+            output_format(path)
+    if history is not None and Path(history).suffix.lower() not in (".csv", ".json"):
+        raise OptionError(f"history file {str(history)!r} must end in .csv or .json")
+    if plot is not None and Path(plot).suffix.lower() not in PLOT_FORMATS:
+        raise OptionError(f"plot file {str(plot)!r} must end in one of {', '.join(PLOT_FORMATS)}")
     if snapshots is not None:
-        Path(snapshots).mkdir(parents=True, exist_ok=True)
-        check_writable(Path(snapshots) / "snapshot.png", inputs)
+        if Path(snapshots).exists() and not Path(snapshots).is_dir():
+            raise OptionError(f"--snapshots {str(snapshots)!r} is a file, not a folder")
+        check_writable(Path(snapshots) / "snapshot.png" if Path(snapshots).is_dir() else snapshots, inputs)
     if save_every < 0:
         raise OptionError(f"save-every must be >= 0, got {save_every}")
     if save_every and snapshots is None:
@@ -66,6 +72,8 @@ def stylize(
             callback(progress)
 
     stylizer = Stylizer(content, styles, resolved, callback=on_progress)
+    if snapshots is not None:
+        Path(snapshots).mkdir(exist_ok=True)
     if on_start is not None:
         on_start(stylizer)
     try:
@@ -74,8 +82,20 @@ def stylize(
         image = stylizer.best_image()
         saved = _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
         raise Interrupted(image, saved) from None
+    except (MemoryError, RuntimeError) as error:
+        if not isinstance(error, MemoryError) and not _is_out_of_memory(error):
+            raise
+        image = stylizer.best_image()
+        saved = _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
+        where = ", ".join(str(path) for path in saved) or "nowhere (no output path was given)"
+        raise ResourceError(f"ran out of memory; try a smaller --size. Best image so far saved to {where}") from None
     _write_outputs(stylizer, result, output, plot, history, side_by_side, interrupted=False)
     return result
+
+
+def _is_out_of_memory(error: RuntimeError) -> bool:
+    text = str(error).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "failed to allocate" in text
 
 
 def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:

@@ -29,9 +29,16 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (and exit code 2), not argparse's usage block."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"impasto: error: {message} (see impasto --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     presets = "; ".join(f"{name}: {values['description']}" for name, values in PRESETS.items())
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="impasto",
         description="Repaint a photo in the style of one or more paintings (Gatys et al. neural style transfer).",
         epilog=f"Presets - {presets}. Explicit options override the preset.",
@@ -49,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--min-size", type=int, help="long side of the first (coarsest) scale")
     size.add_argument("--iterations", type=_int_list, help="iterations per scale: one number or a list, e.g. 100,50,20")
     size.add_argument("--style-size", type=int, help="style images' long side at the output scale (default: --size)")
+    size.add_argument("--max-input-pixels", type=int,
+                      help="refuse input images larger than this (decompression-bomb guard; default 89478485)")
     size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
 
     network = parser.add_argument_group("network")
@@ -100,7 +109,7 @@ OPTION_NAMES = (
     "size", "scales", "min_size", "iterations", "style_size", "style_blend", "model", "weights", "pooling",
     "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight", "content_reduction",
     "style_normalization", "tv_kind", "tv_beta", "init", "seed", "optimizer", "lr", "lr_decay", "lr_decay_every",
-    "device", "log_every",
+    "device", "log_every", "max_input_pixels",
 )
 
 
@@ -143,9 +152,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give a content image and at least one style image (or --demo)")
     # SIGTERM is treated like Ctrl-C: the best image so far is saved before exiting.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    warnings.simplefilter("ignore", UserWarning)
     from .api import stylize
-    from .errors import ImpastoError, Interrupted
+    from .errors import ImpastoError, ImpastoWarning, Interrupted
+
+    # Our own warnings become one line each; library warnings (PyTorch internals) are not the user's concern.
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", ImpastoWarning)
+    warnings.showwarning = lambda message, *_: print(f"impasto: warning: {message}", file=sys.stderr)
 
     options = {name: getattr(args, name) for name in OPTION_NAMES}
     bar = ProgressBar(enabled=not args.quiet)
@@ -170,10 +183,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ImpastoError as error:
         bar.close()
         print(f"impasto: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except MemoryError:
-        bar.close()
-        print("impasto: error: out of memory; try a smaller --size", file=sys.stderr)
         return EXIT_ERROR
     bar.close()
     if not args.quiet:

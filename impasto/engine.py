@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -15,12 +16,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .errors import ImpastoError, OptionError
+from .errors import ImpastoError, ImpastoWarning, OptionError
 from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
-from .layers import INPUT_LAYER
+from .layers import INPUT_LAYER, min_input_side
 from .losses import LossTerms, StyleTransferLoss, gram_matrix
 from .options import Options, resolve_options
+from .resources import check_memory
 from .schedule import Stage, learning_rate, plan_stages
 from .weights import VGGWeights, load_weights
 
@@ -103,18 +105,19 @@ class Stylizer:
             raise OptionError("pass either an Options object or keyword options, not both")
         self.options = options
         self.callback = callback
-        self.content_image, self.content_alpha = open_image(content, "content image")
+        limit = options.max_input_pixels
+        self.content_image, self.content_alpha = open_image(content, "content image", limit)
         style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
         if not style_list:
             raise OptionError("at least one style image is needed")
-        self.style_images = [load_image(style, f"style image {i + 1}") for i, style in enumerate(style_list)]
+        self.style_images = [load_image(style, f"style image {i + 1}", limit) for i, style in enumerate(style_list)]
         blend = options.style_blend or [1.0] * len(self.style_images)
         if len(blend) != len(self.style_images):
             raise OptionError(f"--style-blend has {len(blend)} weights for {len(self.style_images)} style images")
         self.style_blend = [w / sum(blend) for w in blend]
         self.init_image = None
         if options.init not in ("content", "uniform", "normal"):
-            self.init_image = load_image(options.init, "init image")
+            self.init_image = load_image(options.init, "init image", limit)
         self.device = pick_device(options.device)
         self.weights = weights if weights is not None else load_weights(options.weights, options.model)
         if self.weights.model != options.model:
@@ -124,6 +127,7 @@ class Stylizer:
             layers.append(INPUT_LAYER)
         self.network = VGGFeatures(self.weights, layers, options.pooling).to(self.device)
         self.stages = plan_stages(options, self.content_image.size)
+        self._check_sizes(layers)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
         self._work_done = 0
@@ -183,6 +187,22 @@ class Stylizer:
             image.putalpha(self.content_alpha.resize(image.size, Image.Resampling.LANCZOS))
         return image
 
+    def _check_sizes(self, layers: list[str]) -> None:
+        """Refuse sizes the network or the machine cannot take, before anything large is allocated."""
+        smallest = min_input_side(layers, self.options.model)
+        for stage in self.stages:
+            if min(stage.shape) < smallest:
+                width, height = self.content_image.size
+                raise OptionError(
+                    f"at scale {stage.index + 1} the image would be {stage.shape[1]}x{stage.shape[0]} px, but the "
+                    f"deepest layer needs at least {smallest} px on each side; content {width}x{height} is too "
+                    f"thin for --size {max(self.output_shape)} (crop it, or raise --size / --min-size)")
+        check_memory(max(self.stages, key=lambda stage: stage.pixels).shape, self.device)
+        upscale = max(self.output_shape) / max(self.content_image.size)
+        if upscale > 2:
+            warnings.warn(f"the content image is {self.content_image.width}x{self.content_image.height}; it is "
+                          f"upscaled {upscale:.1f}x to the output size, so expect a soft result", ImpastoWarning)
+
     # -- per stage ----------------------------------------------------------------------------------------
 
     def _stage_loss(self, stage: Stage) -> StyleTransferLoss:
@@ -230,15 +250,20 @@ class Stylizer:
         return loss_fn(features, features.get(INPUT_LAYER, param))
 
     def _record(self, stage: Stage, iteration: int, terms: LossTerms, lr: float, param: torch.Tensor,
-                start: float) -> None:
-        self.step += 1
-        self._work_done += stage.pixels
+                start: float) -> bool:
+        """Log one evaluation and keep the best iterate; False (and nothing kept) if the loss is not finite."""
         values = {
             "content": terms.content.item(), "style": terms.style.item(), "tv": terms.tv.item(),
             "total": terms.total.item(),
         }
         if not math.isfinite(values["total"]):
-            raise NumericalError(f"the loss became {values['total']} at scale {stage.index + 1}, iteration {iteration}")
+            if self._best is None:
+                raise NumericalError(
+                    f"the loss is {values['total']} from the first iteration of scale {stage.index + 1}: "
+                    f"the loss weights are too large for 32-bit floats (lower --style-weight/--content-weight)")
+            return False
+        self.step += 1
+        self._work_done += stage.pixels
         if self._best is None or values["total"] < self._best[0]:
             self._best = (values["total"], param.detach().clone())
         elapsed = time.perf_counter() - start
@@ -251,19 +276,34 @@ class Stylizer:
             self.callback(Progress(stage, len(self.stages), iteration, self.step, self.total_steps,
                                    values["content"], values["style"], values["tv"], values["total"], lr, elapsed,
                                    min(1.0, self._work_done / self._total_work)))
+        return True
 
     def _run_adam(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
         param = param.clone().requires_grad_(True)
         optimizer = torch.optim.Adam([param], lr=self.options.lr)
         low, high = rgb_to_param(torch.zeros_like(param)), rgb_to_param(torch.ones_like(param))
+        step_scale, failures = 1.0, 0
         for iteration in range(1, stage.iterations + 1):
-            lr = learning_rate(self.options, stage, iteration - 1)
+            lr = learning_rate(self.options, stage, iteration - 1) * step_scale
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             terms = self._evaluate(param, loss_fn)
             terms.total.backward()
-            self._record(stage, iteration, terms, lr, param, start)
+            if not self._record(stage, iteration, terms, lr, param, start):
+                # Roll back to the best iterate and go on with half the step; give up after a few tries.
+                failures += 1
+                with torch.no_grad():
+                    param.copy_(self._best[1])
+                if failures > MAX_NUMERIC_RETRIES:
+                    warnings.warn(f"the loss kept becoming NaN/inf at scale {stage.index + 1}; "
+                                  f"stopping that scale with its best image", ImpastoWarning)
+                    break
+                step_scale *= 0.5
+                optimizer = torch.optim.Adam([param], lr=lr * 0.5)
+                warnings.warn(f"the loss became NaN/inf at scale {stage.index + 1}, iteration {iteration}; "
+                              f"rolled back and halved the step", ImpastoWarning)
+                continue
             optimizer.step()
             with torch.no_grad():
                 # Keep every pixel a displayable color; out-of-range values would be clipped at the end anyway.
@@ -273,7 +313,10 @@ class Stylizer:
         return param.detach()
 
     def _run_lbfgs(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
-        """L-BFGS with a strong-Wolfe line search; one "iteration" is one loss evaluation, as in the Keras blog."""
+        """L-BFGS with a strong-Wolfe line search; one "iteration" is one loss evaluation, as in the Keras blog.
+
+        The stage ends with its best iterate (L-BFGS may finish on a line-search probe that is worse).
+        """
         param = param.clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS(
             [param], lr=1.0, max_iter=stage.iterations, max_eval=stage.iterations, history_size=50,
@@ -284,28 +327,33 @@ class Stylizer:
         def closure() -> torch.Tensor:
             nonlocal evaluations
             if self._stop_requested:
-                raise _StopRequested
+                raise _StopStage
             optimizer.zero_grad(set_to_none=True)
             terms = self._evaluate(param, loss_fn)
             terms.total.backward()
+            # The network runs channels_last; L-BFGS flattens the gradient with view(), which needs NCHW.
+            param.grad = param.grad.contiguous()
             evaluations += 1
-            self._record(stage, evaluations, terms, 1.0, param, start)
+            if not self._record(stage, evaluations, terms, 1.0, param, start):
+                warnings.warn(f"the loss became NaN/inf at scale {stage.index + 1}; "
+                              f"stopping that scale with its best image", ImpastoWarning)
+                raise _StopStage
             return terms.total
 
         try:
             optimizer.step(closure)
-        except _StopRequested:
+        except _StopStage:
             pass
-        best = self._best[1] if self._best is not None else param.detach()
-        return best
+        return self._best[1] if self._best is not None else param.detach()
 
 
 MIN_STYLE_SIDE = 32
+MAX_NUMERIC_RETRIES = 3
 
 
 class NumericalError(ImpastoError):
     """The loss stopped being a finite number."""
 
 
-class _StopRequested(Exception):
-    pass
+class _StopStage(Exception):
+    """Raised inside the L-BFGS closure to end the stage early."""

@@ -26,6 +26,14 @@ class OutputError(ImpastoError):
     """An output file cannot be written where the user asked."""
 
 
+class ResourceError(ImpastoError):
+    """The run needs more memory than this machine has, or ran out of it."""
+
+
+class ImpastoWarning(UserWarning):
+    """Something worth telling the user that does not stop the run (the CLI prints it as one line)."""
+
+
 class Interrupted(ImpastoError):
     """The run was interrupted (Ctrl-C, SIGTERM); ``image`` is the best result so far, ``saved`` what was written."""
 

@@ -37,8 +37,12 @@ def check_writable(path: str | os.PathLike, inputs: tuple = ()) -> Path:
         raise OutputError(f"output folder {str(directory)!r} does not exist")
     if path.is_dir():
         raise OutputError(f"output {str(path)!r} is a directory")
-    if not os.access(directory, os.W_OK):
-        raise OutputError(f"output folder {str(directory)!r} is not writable")
+    try:
+        # A real probe: os.access says yes to root even on read-only mounts.
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}.", suffix=".probe", dir=directory):
+            pass
+    except OSError as error:
+        raise OutputError(f"cannot write in output folder {str(directory)!r} ({error.strerror or error})") from None
     for source in inputs:
         if isinstance(source, (str, os.PathLike)) and Path(source).exists() and path.exists() \
                 and path.resolve() == Path(source).resolve():

@@ -1,6 +1,7 @@
 """Image input and output: reading whatever a user has on disk, resizing, tensors, atomic writing."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from .errors import ImageInputError, OutputError
+from .errors import ImageInputError, ImpastoWarning, OutputError
 from .files import atomic_write
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
@@ -43,8 +44,16 @@ def _to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | No
     return image.convert("RGB"), alpha
 
 
-def open_image(source: ImageLike, role: str = "image") -> tuple[Image.Image, Image.Image | None]:
-    """Read a path, PIL image or array into (RGB image, alpha or None), EXIF orientation applied."""
+# Pillow's own guard against decompression bombs (about 89 megapixels); configurable per call.
+DEFAULT_MAX_INPUT_PIXELS = Image.MAX_IMAGE_PIXELS
+
+
+def open_image(source: ImageLike, role: str = "image",
+               max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS) -> tuple[Image.Image, Image.Image | None]:
+    """Read a path, PIL image or array into (RGB image, alpha or None), EXIF orientation applied.
+
+    Files larger than ``max_pixels`` are refused before they are decoded (``None``: no limit).
+    """
     if isinstance(source, np.ndarray):
         array = source
         if array.dtype != np.uint8:
@@ -63,26 +72,43 @@ def open_image(source: ImageLike, role: str = "image") -> tuple[Image.Image, Ima
     if path.is_dir():
         raise ImageInputError(f"{role} {str(path)!r} is a directory, not an image file")
     try:
-        with Image.open(path) as opened:
-            if getattr(opened, "n_frames", 1) > 1:
-                warnings.warn(f"{role} {path.name} has {opened.n_frames} frames; using the first")
+        # Pillow's global guard is replaced by our own check against ``max_pixels`` (made before decoding).
+        with _pillow_size_guard_lifted(), Image.open(path) as opened:
+            if max_pixels is not None and opened.width * opened.height > max_pixels:
+                raise ImageInputError(
+                    f"{role} {str(path)!r} is {opened.width}x{opened.height} = {opened.width * opened.height:,} "
+                    f"pixels, over the limit of {max_pixels:,} (a guard against decompression bombs; "
+                    f"raise it with --max-input-pixels)")
+            frames = getattr(opened, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{role} {path.name} has {frames} frames; using the first", ImpastoWarning)
             opened.seek(0)
             opened.load()
-            image = ImageOps.exif_transpose(opened)
-            return _to_rgb_and_alpha(image)
+            return _to_rgb_and_alpha(ImageOps.exif_transpose(opened))
+    except ImageInputError:
+        raise
     except PermissionError:
         raise ImageInputError(f"{role} file {str(path)!r} cannot be read (permission denied)") from None
     except UnidentifiedImageError:
         raise ImageInputError(f"{role} file {str(path)!r} is not an image Pillow can read") from None
-    except Image.DecompressionBombError as error:
-        raise ImageInputError(f"{role} file {str(path)!r} is too large to open safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"{role} file {str(path)!r} is damaged or truncated ({error})") from None
 
 
-def load_image(source: ImageLike, role: str = "image") -> Image.Image:
+@contextlib.contextmanager
+def _pillow_size_guard_lifted():
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def load_image(source: ImageLike, role: str = "image",
+               max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS) -> Image.Image:
     """The RGB image of ``source`` (alpha dropped)."""
-    return open_image(source, role)[0]
+    return open_image(source, role, max_pixels)[0]
 
 
 def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:

@@ -105,3 +105,10 @@ def parse_weighted_layers(spec: str | Sequence, model: str) -> list[tuple[str, f
     if not pairs:
         raise OptionError("at least one layer is needed")
     return pairs
+
+
+def min_input_side(names: Sequence[str], model: str) -> int:
+    """Smallest image side for which every layer in ``names`` still has at least one pixel."""
+    last = deepest_layer(names, model)
+    pools = sum(1 for name in layer_names(model)[: last + 1] if name.startswith("pool"))
+    return 2**pools

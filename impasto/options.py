@@ -9,6 +9,7 @@ from typing import Any, Optional, Sequence, Union
 from .errors import OptionError
 from .layers import MODELS, parse_weighted_layers
 from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, TV_KINDS
+from .images import DEFAULT_MAX_INPUT_PIXELS
 from .presets import DEFAULT_PRESET, preset
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -50,6 +51,7 @@ class Options:
     seed: Optional[int] = None
     device: str = "auto"
     log_every: int = 1
+    max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS  # decompression-bomb guard; None: no limit
     preset: str = DEFAULT_PRESET
 
     def to_dict(self) -> dict:
@@ -63,6 +65,8 @@ class Options:
         _check_int("log_every", self.log_every, 1)
         if self.style_size is not None:
             _check_int("style_size", self.style_size, MIN_SIZE)
+        if self.max_input_pixels is not None:
+            _check_int("max_input_pixels", self.max_input_pixels, 1)
         if self.model not in MODELS:
             raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
@@ -155,7 +159,19 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
         values.pop("size", None)
     values.update(given)
     values["preset"] = preset_name
-    return Options(**values).validate()
+    options = Options(**values).validate()
+    _check_conflicts(options, given)
+    return options
+
+
+def _check_conflicts(options: Options, given: dict) -> None:
+    """Options that were asked for explicitly but would silently do nothing."""
+    adam_only = sorted({"lr", "lr_decay", "lr_decay_every"} & set(given))
+    if options.optimizer == "lbfgs" and adam_only:
+        flags = ", ".join("--" + name.replace("_", "-") for name in adam_only)
+        raise OptionError(f"{flags} set the Adam step size; L-BFGS finds its own with a line search (drop it)")
+    if "tv_beta" in given and options.tv_kind != "keras":
+        raise OptionError("--tv-beta applies to --tv-kind keras only")
 
 
 def _respread(value: Union[int, list], stages: int) -> Union[int, list]:

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from .errors import OutputError
 from .files import atomic_write
 
+PLOT_FORMATS = (".png", ".pdf", ".svg")
 HISTORY_FIELDS = ("step", "stage", "height", "width", "iteration", "content", "style", "tv", "total", "lr", "elapsed")
 
 
@@ -59,7 +60,7 @@ def plot_losses(history: Sequence[dict], path: str | os.PathLike, title: str = "
     axes.grid(True, which="major", alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format=Path(path).suffix.lower().lstrip(".") or "png")
     pyplot.close(figure)
     return atomic_write(path, lambda file: file.write(buffer.getvalue()))
 

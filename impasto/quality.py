@@ -1,0 +1,63 @@
+"""A yardstick for results, the same for every tool: how close to the style, how close to the content.
+
+* style distance at a given size: the result and the style image(s) are both scaled to that long side, and
+  for each of relu1_1..relu5_1 the relative Frobenius distance ||G(result) - G(style)|| / ||G(style)|| of
+  (c h w)-normalized Gram matrices is taken; the score is their mean. A small size (256) sees large strokes
+  that 512 px features miss, so two sizes are reported.
+* content distance: ||F(result) - F(content)|| / ||F(content)|| at relu4_2, at the result's size.
+
+Both are relative, so 0 is a perfect match, and lower is better. The bundled VGG-19 is the judge.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from .features import VGGFeatures
+from .images import ImageLike, fit_long_side, image_to_tensor, load_image
+from .losses import gram_matrix
+from .weights import VGGWeights, load_weights
+
+SCORE_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+SCORE_CONTENT_LAYER = "relu4_2"
+
+
+class QualityJudge:
+    """Scores images against one content image and its style image(s)."""
+
+    def __init__(self, content: ImageLike, styles: Sequence[ImageLike], blend: Optional[Sequence[float]] = None,
+                 weights: Optional[VGGWeights] = None):
+        self.network = VGGFeatures(weights or load_weights(), SCORE_STYLE_LAYERS + (SCORE_CONTENT_LAYER,))
+        self.content = load_image(content, "content image")
+        self.styles = [load_image(style, "style image") for style in styles]
+        blend = list(blend or [1.0] * len(self.styles))
+        self.blend = [w / sum(blend) for w in blend]
+
+    @torch.no_grad()
+    def _features(self, image, long_side: int) -> dict[str, torch.Tensor]:
+        shape = fit_long_side(image.width, image.height, long_side)
+        return self.network(image_to_tensor(image, shape))
+
+    @torch.no_grad()
+    def style_distance(self, result: ImageLike, long_side: int) -> float:
+        result_features = self._features(load_image(result), long_side)
+        style_features = [self._features(style, long_side) for style in self.styles]
+        distances = []
+        for layer in SCORE_STYLE_LAYERS:
+            target = sum(w * gram_matrix(f[layer]) for w, f in zip(self.blend, style_features))
+            distances.append(((gram_matrix(result_features[layer]) - target).norm() / target.norm()).item())
+        return sum(distances) / len(distances)
+
+    @torch.no_grad()
+    def content_distance(self, result: ImageLike) -> float:
+        image = load_image(result)
+        shape = (image.height, image.width)
+        result_features = self.network(image_to_tensor(image))[SCORE_CONTENT_LAYER]
+        content_features = self.network(image_to_tensor(self.content, shape))[SCORE_CONTENT_LAYER]
+        return ((result_features - content_features).norm() / content_features.norm()).item()
+
+    def score(self, result: ImageLike, sizes: Sequence[int] = (256, 512)) -> dict[str, float]:
+        scores = {f"style_{size}": self.style_distance(result, size) for size in sizes}
+        scores["content"] = self.content_distance(result)
+        return scores
