@@ -1,0 +1,26 @@
+"""The benchmark's smoke mode runs end to end (the full benchmark is not part of CI)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((tmp_path / "results.json").read_text())
+    names = [entry["name"] for entry in data["entries"]]
+    assert names == ["impasto default", "D2L recipe (impasto --preset d2l)", "pastiche defaults",
+                     "pastiche, impasto's time budget"]
+    for entry in data["entries"]:
+        assert entry["wall_s"] > 0 and entry["peak_rss_mb"] > 50
+        assert 0 <= entry["quality"]["content"] and 0 < entry["quality"]["style_96"]
+    assert data["entries"][2]["extrapolated_wall_s"] > data["entries"][2]["wall_s"]
+    assert "| impasto default |" in (tmp_path / "results.md").read_text()
+    with Image.open(tmp_path / "contact_sheet.png") as sheet:
+        assert sheet.width > 300
