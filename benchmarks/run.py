@@ -143,7 +143,8 @@ def markdown(entries: list[Entry], facts: dict, size: int) -> str:
         q = e.quality
         per = ", ".join(f"{k}: {v}" for k, v in e.per_iteration_s.items())
         extrapolated = f"{e.extrapolated_wall_s:.0f}" if e.extrapolated_wall_s else ""
-        lines.append(f"| {e.name} | {e.wall_s:.1f} | {extrapolated} | {e.peak_rss_mb:.0f} | {per} | "
+        wall, rss = (f"{e.wall_s:.1f}", f"{e.peak_rss_mb:.0f}") if e.command else ("", "")
+        lines.append(f"| {e.name} | {wall} | {extrapolated} | {rss} | {per} | "
                      f"{q.get(small, float('nan')):.4f} | {q.get(large, float('nan')):.4f} | "
                      f"{q.get('content', float('nan')):.4f} | {e.note} |")
     lines.append("")
@@ -160,6 +161,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and few steps: does the benchmark run?")
     parser.add_argument("--full-peers", action="store_true", help="run pastiche (1000 steps) and D2L fully")
     parser.add_argument("--skip-2048", action="store_true", help="leave out the 2048 px run")
+    parser.add_argument("--score", action="append", default=[], metavar="NAME=IMAGE",
+                        help="also score an image made elsewhere, e.g. a full 1000-step pastiche result")
     args = parser.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -235,6 +238,11 @@ def main() -> int:
         large.wall_s, large.peak_rss_mb = timed(large.command, out / "impasto_2048.log")
         large.per_iteration_s = per_stage_seconds(out / "impasto_2048.csv")
         entries.append(large)
+
+    # Results made outside this run (e.g. an earlier full peer run), scored only.
+    for item in args.score:
+        name, _, image = item.partition("=")
+        entries.append(Entry(name, [], image=image, note="made outside this run; scored only"))
 
     # Quality: the same judge for every image.
     from impasto.quality import QualityJudge

@@ -127,7 +127,7 @@ class ProgressBar:
             from tqdm import tqdm
 
             self.bar = tqdm(total=1000, file=sys.stderr, leave=True, dynamic_ncols=True, disable=None,
-                            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
         stage = progress.stage
         self.bar.set_description_str(f"scale {stage.index + 1}/{progress.stages} {stage.shape[1]}x{stage.shape[0]} "
                                      f"it {progress.iteration}/{stage.iterations}", refresh=False)
