@@ -8,6 +8,10 @@ from typing import Callable, IO
 
 from .errors import OutputError
 
+# Read once: os.umask can only be read by setting it.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``."""
@@ -20,6 +24,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     try:
         with os.fdopen(handle, "wb") as file:
             write(file)
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would have.
+        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, path)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)

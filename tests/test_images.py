@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -87,3 +88,6 @@ def test_save_by_extension_with_metadata(tmp_path):
     with pytest.raises(OutputError):
         save_image(image, tmp_path / "out.xyz")
     assert not list(tmp_path.glob("*.part"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert png.stat().st_mode & 0o777 == 0o666 & ~umask
