@@ -195,13 +195,10 @@ def test_usage_errors(tmp_path, argv):
     assert not (tmp_path / "out.png").exists()
 
 
-def existing_output_survives_a_failed_run(files):
+def test_existing_output_survives_a_failed_run(files):
     files["out"].write_bytes(b"precious")
     result = cli(files["content"], files["style"], "-o", files["out"], "--style-layers", "nope", *FAST)
     assert result.returncode == 1 and files["out"].read_bytes() == b"precious"
-
-
-test_existing_output_survives_a_failed_run = existing_output_survives_a_failed_run
 
 
 def frames(kind):

@@ -1,0 +1,37 @@
+import torch
+
+from impasto.features import VGGFeatures
+from impasto.layers import layer_names
+
+
+def test_network_is_cut_after_the_deepest_layer(vgg19_weights):
+    shallow = VGGFeatures(vgg19_weights, ["relu1_1"])
+    assert len(shallow.stack) == 2
+    default = VGGFeatures(vgg19_weights, ["relu4_2", "relu1_1", "relu3_1"])
+    assert len(default.stack) == layer_names("vgg19").index("relu4_2") + 1
+
+
+def test_one_pass_returns_each_requested_activation(vgg19_weights):
+    network = VGGFeatures(vgg19_weights, ["conv1_1", "relu1_1", "pool2", "input"])
+    features = network(torch.rand(1, 3, 32, 48))
+    assert set(features) == {"conv1_1", "relu1_1", "pool2", "input"}
+    assert features["pool2"].shape == (1, 128, 8, 12)
+    # The conv output survives the ReLU after it (no in-place clobbering) and matches the ReLU's input.
+    assert (features["conv1_1"] < 0).any()
+    assert torch.equal(features["relu1_1"], features["conv1_1"].clamp(min=0))
+    # "input" is the preprocessed image the first convolution saw.
+    assert features["input"].shape == (1, 3, 32, 48) and features["input"].abs().max() > 50
+
+
+def test_truncated_and_full_networks_agree(vgg19_weights):
+    image = torch.rand(1, 3, 32, 32)
+    short = VGGFeatures(vgg19_weights, ["relu2_1"])(image)["relu2_1"]
+    long = VGGFeatures(vgg19_weights, ["relu2_1", "relu5_1"])(image)["relu2_1"]
+    assert torch.allclose(short, long)
+
+
+def test_gradient_reaches_the_image(vgg19_weights):
+    image = torch.rand(1, 3, 32, 32, requires_grad=True)
+    VGGFeatures(vgg19_weights, ["relu3_1"])(image)["relu3_1"].mean().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+    assert all(not p.requires_grad for p in VGGFeatures(vgg19_weights, ["relu1_1"]).parameters())
