@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     optim = parser.add_argument_group("optimization")
     optim.add_argument("--init", help="content, uniform, normal, or an image file to start from")
     optim.add_argument("--seed", type=int, help="random seed: the same seed repeats a CPU run bit for bit")
-    optim.add_argument("--optimizer", choices=["adam", "lbfgs"])
+    optim.add_argument("--optimizer", help="adam or lbfgs, or one per scale such as lbfgs,lbfgs,adam,adam")
     optim.add_argument("--lr", type=float, help="Adam learning rate (ImageNet-normalized pixel units)")
     optim.add_argument("--lr-decay", type=float, help="learning-rate factor applied every --lr-decay-every")
     optim.add_argument("--lr-decay-every", type=_int_list, help="iterations between decays, per scale (0: none)")

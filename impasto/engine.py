@@ -127,6 +127,7 @@ class Stylizer:
             layers.append(INPUT_LAYER)
         self.network = VGGFeatures(self.weights, layers, options.pooling).to(self.device)
         self.stages = plan_stages(options, self.content_image.size)
+        self.stage_optimizers = options.stage_optimizers()
         self._check_sizes(layers)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
@@ -158,7 +159,7 @@ class Stylizer:
                 loss_fn = self._stage_loss(stage)
                 param = self._initial_param(stage, previous)
                 self._best = None
-                if self.options.optimizer == "adam":
+                if self.stage_optimizers[stage.index] == "adam":
                     param = self._run_adam(stage, loss_fn, param, start)
                 else:
                     param = self._run_lbfgs(stage, loss_fn, param, start)

@@ -75,7 +75,7 @@ class Options:
             raise OptionError(f"lr must be > 0, got {self.lr}")
         if self.lr_decay <= 0:
             raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
-        for name, allowed in (("optimizer", OPTIMIZERS), ("content_reduction", CONTENT_REDUCTIONS),
+        for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
                               ("style_normalization", STYLE_NORMALIZATIONS), ("tv_kind", TV_KINDS),
                               ("device", DEVICES), ("pooling", ("max", "avg"))):
             if getattr(self, name) not in allowed:
@@ -92,6 +92,10 @@ class Options:
                     raise OptionError(f"stage shape {shape} must be (height, width), each >= {MIN_SIZE}")
         stages = self.stage_count()
         self.iterations = _per_stage("iterations", self.iterations, stages, minimum=1)
+        optimizers = self.stage_optimizers()
+        if any(name not in OPTIMIZERS for name in optimizers) or len(optimizers) not in (1, stages):
+            raise OptionError(f"optimizer must be adam or lbfgs, or one of them per scale (e.g. lbfgs,adam), "
+                              f"got {self.optimizer!r} for {stages} scales")
         self.lr_decay_every = _per_stage("lr_decay_every", self.lr_decay_every, stages, minimum=0)
         if self.style_blend is not None:
             blend = [float(w) for w in self.style_blend]
@@ -103,6 +107,11 @@ class Options:
         if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
             raise OptionError(f"seed must be an integer >= 0, got {self.seed!r}")
         return self
+
+    def stage_optimizers(self) -> list[str]:
+        """The optimizer of each scale: ``"adam"`` for all, or a comma-separated list such as ``"lbfgs,adam"``."""
+        names = [name.strip() for name in str(self.optimizer).split(",")]
+        return names * self.stage_count() if len(names) == 1 else names
 
     def stage_count(self) -> int:
         return len(self.stage_shapes) if self.stage_shapes is not None else self.scales
@@ -167,7 +176,7 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
 def _check_conflicts(options: Options, given: dict) -> None:
     """Options that were asked for explicitly but would silently do nothing."""
     adam_only = sorted({"lr", "lr_decay", "lr_decay_every"} & set(given))
-    if options.optimizer == "lbfgs" and adam_only:
+    if "adam" not in options.stage_optimizers() and adam_only:
         flags = ", ".join("--" + name.replace("_", "-") for name in adam_only)
         raise OptionError(f"{flags} set the Adam step size; L-BFGS finds its own with a line search (drop it)")
     if "tv_beta" in given and options.tv_kind != "keras":

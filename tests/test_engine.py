@@ -51,6 +51,13 @@ def test_lbfgs_lowers_the_loss(vgg19_weights):
     assert len(totals) <= 12 and min(totals) < 0.5 * totals[0]
 
 
+def test_one_optimizer_per_scale(vgg19_weights):
+    stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, optimizer="lbfgs,adam",
+                      size=96, scales=2, min_size=48, iterations=[6, 3])
+    assert stylizer.stage_optimizers == ["lbfgs", "adam"]
+    assert [row["lr"] for row in stylizer.history if row["stage"] == 2] == [0.1] * 3
+
+
 def test_blend_weights_select_style_images(vgg19_weights):
     content, stripes, other = gradient_image(96, 64), stripes_image(80, 80), gradient_image(50, 50, seed=5)
     _, single = run(content, stripes, vgg19_weights, iterations=4)
