@@ -110,25 +110,20 @@ print(min(times[1:]))
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def contact_sheet(entries: list[Entry], content: Path, style: Path, path: Path) -> None:
-    from PIL import Image, ImageDraw
+def contact_sheet(entries: list[Entry], content: Path, style: Path, path: Path, columns: int = 3) -> None:
+    """Every result beside the inputs, three labelled panels to a row."""
+    from PIL import Image
+
+    from impasto.reports import labelled_row
 
     panels = [("content", Image.open(content)), ("style", Image.open(style))]
     panels += [(entry.name, Image.open(entry.image)) for entry in entries if entry.image and Path(entry.image).exists()]
-    height, gap = 300, 8
-    scaled = [(label, image.convert("RGB").resize((round(image.width * height / image.height), height)))
-              for label, image in panels]
-    columns = 3
-    rows = [scaled[i:i + columns] for i in range(0, len(scaled), columns)]
-    width = max(sum(img.width for _, img in row) for row in rows) + gap * (columns + 1)
-    sheet = Image.new("RGB", (width, len(rows) * (height + 24 + gap) + gap), "white")
-    draw = ImageDraw.Draw(sheet)
-    for r, row in enumerate(rows):
-        x, y = gap, gap + r * (height + 24 + gap)
-        for label, image in row:
-            sheet.paste(image, (x, y))
-            draw.text((x, y + height + 4), label, fill=(0, 0, 0))
-            x += image.width + gap
+    rows = [labelled_row(panels[i:i + columns], height=300) for i in range(0, len(panels), columns)]
+    sheet = Image.new("RGB", (max(row.width for row in rows), sum(row.height for row in rows)), "white")
+    y = 0
+    for row in rows:
+        sheet.paste(row, (0, y))
+        y += row.height
     sheet.save(path)
 
 
