@@ -68,6 +68,12 @@ def canonical_layer(name: str | int, model: str) -> str:
     return lowered
 
 
+def keras_name(conv_name: str) -> str:
+    """The Keras spelling of a canonical conv layer: ``conv3_2`` -> ``block3_conv2``."""
+    block, index = conv_name.removeprefix("conv").split("_")
+    return f"block{block}_conv{index}"
+
+
 def layer_index(name: str, model: str) -> int:
     """Position of a canonical layer in the feature stack (-1 for the input pseudo-layer)."""
     if name == INPUT_LAYER:

