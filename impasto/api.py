@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from .engine import Progress, Stylizer
-from .errors import Interrupted, OptionError, ResourceError
+from .errors import Interrupted, OptionError, ResourceError, saved_to
 from .files import check_writable
 from .images import ImageLike, output_format, save_image
 from .options import resolve_options
@@ -76,19 +76,20 @@ def stylize(
         Path(snapshots).mkdir(exist_ok=True)
     if on_start is not None:
         on_start(stylizer)
+    def save_best_so_far() -> tuple[Image.Image, list[Path]]:
+        image = stylizer.best_image()
+        return image, _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
+
     try:
         result = stylizer.run()
     except KeyboardInterrupt:
-        image = stylizer.best_image()
-        saved = _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
-        raise Interrupted(image, saved) from None
+        raise Interrupted(*save_best_so_far()) from None
     except (MemoryError, RuntimeError) as error:
         if not isinstance(error, MemoryError) and not _is_out_of_memory(error):
             raise
-        image = stylizer.best_image()
-        saved = _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
-        where = ", ".join(str(path) for path in saved) or "nowhere (no output path was given)"
-        raise ResourceError(f"ran out of memory; try a smaller --size. Best image so far saved to {where}") from None
+        _, saved = save_best_so_far()
+        raise ResourceError(f"ran out of memory; try a smaller --size. Best image so far saved to "
+                            f"{saved_to(saved)}") from None
     _write_outputs(stylizer, result, output, plot, history, side_by_side, interrupted=False)
     return result
 

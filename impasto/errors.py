@@ -34,11 +34,15 @@ class ImpastoWarning(UserWarning):
     """Something worth telling the user that does not stop the run (the CLI prints it as one line)."""
 
 
+def saved_to(saved: list) -> str:
+    """Where a run's best image and reports were written, for a one-line message."""
+    return ", ".join(str(path) for path in saved) or "nowhere (no output path was given)"
+
+
 class Interrupted(ImpastoError):
     """The run was interrupted (Ctrl-C, SIGTERM); ``image`` is the best result so far, ``saved`` what was written."""
 
     def __init__(self, image, saved: list):
-        where = ", ".join(str(path) for path in saved) or "nothing (no output path was given)"
-        super().__init__(f"interrupted; best image so far saved to {where}")
+        super().__init__(f"interrupted; best image so far saved to {saved_to(saved)}")
         self.image = image
         self.saved = saved
