@@ -5,6 +5,7 @@ import argparse
 import signal
 import sys
 import warnings
+from dataclasses import fields
 from typing import Optional, Sequence
 
 from .presets import DEFAULT_PRESET, PRESETS
@@ -105,12 +106,6 @@ def _version() -> str:
     return f"impasto {__version__}"
 
 
-OPTION_NAMES = (
-    "size", "scales", "min_size", "iterations", "style_size", "style_blend", "model", "weights", "pooling",
-    "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight", "content_reduction",
-    "style_normalization", "tv_kind", "tv_beta", "init", "seed", "optimizer", "lr", "lr_decay", "lr_decay_every",
-    "device", "log_every", "max_input_pixels",
-)
 
 
 class ProgressBar:
@@ -154,13 +149,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     from .api import stylize
     from .errors import ImpastoError, ImpastoWarning, Interrupted
+    from .options import Options
 
     # Our own warnings become one line each; library warnings (PyTorch internals) are not the user's concern.
     warnings.simplefilter("ignore")
     warnings.simplefilter("always", ImpastoWarning)
     warnings.showwarning = lambda message, *_: print(f"impasto: warning: {message}", file=sys.stderr)
 
-    options = {name: getattr(args, name) for name in OPTION_NAMES}
+    # Every flag named after an Options field is passed through; unset flags are None and leave the preset's value.
+    options = {field.name: getattr(args, field.name) for field in fields(Options)
+               if field.name != "preset" and hasattr(args, field.name)}
     bar = ProgressBar(enabled=not args.quiet)
     try:
         if args.demo:
