@@ -48,17 +48,21 @@ def param_to_rgb(param: torch.Tensor) -> torch.Tensor:
     return param * std + mean
 
 
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
 def pick_device(name: str) -> torch.device:
     """``auto`` takes CUDA, then Apple's MPS, then the CPU; an explicit device must exist."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise OptionError("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device auto or cpu)")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if name == "mps" and not _mps_available():
         raise OptionError("--device mps was asked for, but Apple's MPS backend is not available")
     return torch.device(name)
 
