@@ -33,6 +33,7 @@ class QualityJudge:
         self.styles = [load_image(style, "style image") for style in styles]
         blend = list(blend or [1.0] * len(self.styles))
         self.blend = [w / sum(blend) for w in blend]
+        self._grams: dict[int, dict[str, torch.Tensor]] = {}
 
     @torch.no_grad()
     def _features(self, image, long_side: int) -> dict[str, torch.Tensor]:
@@ -40,13 +41,21 @@ class QualityJudge:
         return self.network(image_to_tensor(image, shape))
 
     @torch.no_grad()
+    def _target_grams(self, long_side: int) -> dict[str, torch.Tensor]:
+        """Blended style Grams at one size, computed once per size however many results are scored."""
+        if long_side not in self._grams:
+            style_features = [self._features(style, long_side) for style in self.styles]
+            self._grams[long_side] = {
+                layer: sum(w * gram_matrix(f[layer]) for w, f in zip(self.blend, style_features))
+                for layer in SCORE_STYLE_LAYERS
+            }
+        return self._grams[long_side]
+
+    @torch.no_grad()
     def style_distance(self, result: ImageLike, long_side: int) -> float:
         result_features = self._features(load_image(result), long_side)
-        style_features = [self._features(style, long_side) for style in self.styles]
-        distances = []
-        for layer in SCORE_STYLE_LAYERS:
-            target = sum(w * gram_matrix(f[layer]) for w, f in zip(self.blend, style_features))
-            distances.append(((gram_matrix(result_features[layer]) - target).norm() / target.norm()).item())
+        distances = [((gram_matrix(result_features[layer]) - target).norm() / target.norm()).item()
+                     for layer, target in self._target_grams(long_side).items()]
         return sum(distances) / len(distances)
 
     @torch.no_grad()
