@@ -8,7 +8,7 @@ import warnings
 from dataclasses import fields
 from typing import Optional, Sequence
 
-from .presets import DEFAULT_PRESET, PRESETS
+from .presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use the sample photo and painting that ship with the install (no IMAGE needed)")
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
+    parser.add_argument("--quality", choices=list(QUALITY_LEVELS),
+                        help="draft (about 15 s), default (about 40 s) or high (2-3 min) for the default preset")
 
     size = parser.add_argument_group("size and schedule")
     size.add_argument("--size", type=int, help="output long side in pixels (aspect ratio kept)")
@@ -72,17 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--content-weight", type=float)
     loss.add_argument("--style-weight", type=float)
     loss.add_argument("--tv-weight", type=float)
-    loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum"],
-                      help="mean (D2L) or sum (Gatys, Keras blog) of squared differences")
-    loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys"],
-                      help="d2l: Gram/(c*h*w), mean squared; gatys: sum squared / (4 c^2 (hw)^2)")
+    loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum", "relative"],
+                      help="mean (D2L) or sum (Gatys, Keras blog) of squared differences, or relative: "
+                           "their sum over the target's squared norm (impasto's default)")
+    loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys", "relative"],
+                      help="d2l: Gram/(c*h*w), mean squared; gatys: sum squared / (4 c^2 (hw)^2); relative: "
+                           "||G - A||^2 / ||A||^2 per layer (impasto's default)")
     loss.add_argument("--tv-kind", choices=["d2l", "keras"], help="d2l: mean |diff|; keras: sum (dx^2+dy^2)^beta")
     loss.add_argument("--tv-beta", type=float, help="exponent beta of the keras TV form (default 1.25)")
 
     optim = parser.add_argument_group("optimization")
-    optim.add_argument("--init", help="content, uniform, normal, or an image file to start from")
+    optim.add_argument("--init", help="content, uniform, normal, mean (the network's mean pixel plus faint "
+                                      "noise, jcjohnson's -init random), or an image file to start from")
+    optim.add_argument("--init-palette", choices=["content", "style"],
+                       help="style (default): recolour the first image to the paintings' colour mean and "
+                            "covariance; content: keep its own colours")
     optim.add_argument("--seed", type=int, help="random seed: the same seed repeats a CPU run bit for bit")
     optim.add_argument("--optimizer", help="adam or lbfgs, or one per scale such as lbfgs,lbfgs,adam,adam")
+    optim.add_argument("--line-search", choices=["strong_wolfe", "none"],
+                       help="L-BFGS line search (none: Torch7's fixed step, as jcjohnson/neural-style)")
+    optim.add_argument("--lbfgs-history", type=int, help="L-BFGS correction pairs kept (default 50)")
     optim.add_argument("--lr", type=float, help="Adam learning rate (ImageNet-normalized pixel units)")
     optim.add_argument("--lr-decay", type=float, help="learning-rate factor applied every --lr-decay-every")
     optim.add_argument("--lr-decay-every", type=_int_list, help="iterations between decays, per scale (0: none)")

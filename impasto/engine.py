@@ -21,7 +21,8 @@ from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
 from .layers import INPUT_LAYER, min_input_side
 from .losses import LossTerms, StyleTransferLoss, gram_matrix
-from .options import Options, resolve_options
+from .options import INIT_KINDS, Options, resolve_options
+from .palette import blend_color_statistics, color_statistics, match_colors
 from .resources import check_memory
 from .schedule import Stage, learning_rate, plan_stages
 from .weights import VGGWeights, load_weights
@@ -120,7 +121,7 @@ class Stylizer:
             raise OptionError(f"--style-blend has {len(blend)} weights for {len(self.style_images)} style images")
         self.style_blend = [w / sum(blend) for w in blend]
         self.init_image = None
-        if options.init not in ("content", "uniform", "normal"):
+        if options.init not in INIT_KINDS:
             self.init_image = load_image(options.init, "init image", limit)
         self.device = pick_device(options.device)
         self.weights = weights if weights is not None else load_weights(options.weights, options.model)
@@ -140,8 +141,9 @@ class Stylizer:
         self.step = 0
         self.elapsed = 0.0
         self._stop_requested = False
-        self._best: Optional[tuple[float, torch.Tensor]] = None  # (loss, param) of the current stage
-        self._result: Optional[torch.Tensor] = None  # param at the end of the latest finished stage
+        # Both hold RGB (0..1, unclipped), whatever units the stage's optimizer moves.
+        self._best: Optional[tuple[float, torch.Tensor]] = None  # (loss, image) of the current stage
+        self._result: Optional[torch.Tensor] = None  # image at the end of the latest finished stage
         self.generator = torch.Generator()
         self.generator.manual_seed(options.seed if options.seed is not None else torch.seed())
 
@@ -161,13 +163,13 @@ class Stylizer:
         try:
             for stage in self.stages:
                 loss_fn = self._stage_loss(stage)
-                param = self._initial_param(stage, previous)
+                rgb = self._initial_rgb(stage, previous)
                 self._best = None
                 if self.stage_optimizers[stage.index] == "adam":
-                    param = self._run_adam(stage, loss_fn, param, start)
+                    rgb = self._run_adam(stage, loss_fn, rgb, start)
                 else:
-                    param = self._run_lbfgs(stage, loss_fn, param, start)
-                previous = param.detach()
+                    rgb = self._run_lbfgs(stage, loss_fn, rgb, start)
+                previous = rgb.detach()
                 self._result = previous
                 self._best = None
                 if self._stop_requested:
@@ -179,14 +181,14 @@ class Stylizer:
     def best_image(self) -> Image.Image:
         """The best image so far, at the output size (upsampled when the run stopped at a coarse scale)."""
         if self._best is not None and (self._result is None or self._result.shape[-2:] != self._best[1].shape[-2:]):
-            param = self._best[1]
+            rgb = self._best[1]
         elif self._result is not None:
-            param = self._result
+            rgb = self._result
         else:
-            param = rgb_to_param(image_to_tensor(self.content_image, self.output_shape))
-        if tuple(param.shape[-2:]) != self.output_shape:
-            param = F.interpolate(param, size=self.output_shape, mode="bicubic", align_corners=False)
-        image = tensor_to_image(param_to_rgb(param))
+            rgb = image_to_tensor(self.content_image, self.output_shape)
+        if tuple(rgb.shape[-2:]) != self.output_shape:
+            rgb = F.interpolate(rgb, size=self.output_shape, mode="bicubic", align_corners=False)
+        image = tensor_to_image(rgb)
         if self.content_alpha is not None:
             # A transparent content image keeps its transparency: its alpha, resized, goes on the result.
             image.putalpha(self.content_alpha.resize(image.size, Image.Resampling.LANCZOS))
@@ -234,7 +236,7 @@ class Stylizer:
             options.content_reduction, options.style_normalization, options.tv_kind, options.tv_beta,
         )
 
-    def _initial_param(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
+    def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
         if previous is not None:
             # Warm start: the coarser result, upsampled, carries its large strokes into this scale.
             return F.interpolate(previous, size=stage.shape, mode="bicubic", align_corners=False)
@@ -246,15 +248,27 @@ class Stylizer:
             rgb = torch.rand((1, 3, height, width), generator=self.generator)
         elif init == "normal":
             rgb = 0.5 + 0.25 * torch.randn((1, 3, height, width), generator=self.generator)
+        elif init == "mean":
+            # jcjohnson's "-init random": the network's mean pixel plus noise of std 0.001 in its input units.
+            noise = 0.001 * torch.randn((1, 3, height, width), generator=self.generator)
+            rgb = self.weights.normalization.postprocess(noise)
         else:
             rgb = image_to_tensor(self.init_image, stage.shape)
-        return rgb_to_param(rgb).to(self.device)
+        if self.options.init_palette == "style":
+            rgb = match_colors(rgb, self._style_colors())
+        return rgb.to(self.device)
 
-    def _evaluate(self, param: torch.Tensor, loss_fn: StyleTransferLoss) -> LossTerms:
-        features = self.network(param_to_rgb(param))
-        return loss_fn(features, features.get(INPUT_LAYER, param))
+    def _style_colors(self):
+        """Pixel mean and covariance of the style images, blended by their weights (at 256 px: plenty)."""
+        stats = [color_statistics(image_to_tensor(image, fit_long_side(image.width, image.height, 256)))
+                 for image in self.style_images]
+        return blend_color_statistics(stats, self.style_blend)
 
-    def _record(self, stage: Stage, iteration: int, terms: LossTerms, lr: float, param: torch.Tensor,
+    def _evaluate(self, rgb: torch.Tensor, loss_fn: StyleTransferLoss) -> LossTerms:
+        features = self.network(rgb)
+        return loss_fn(features, features.get(INPUT_LAYER, rgb))
+
+    def _record(self, stage: Stage, iteration: int, terms: LossTerms, lr: float, rgb: torch.Tensor,
                 start: float) -> bool:
         """Log one evaluation and keep the best iterate; False (and nothing kept) if the loss is not finite."""
         values = {
@@ -270,7 +284,7 @@ class Stylizer:
         self.step += 1
         self._work_done += stage.pixels
         if self._best is None or values["total"] < self._best[0]:
-            self._best = (values["total"], param.detach().clone())
+            self._best = (values["total"], rgb.detach().clone())
         elapsed = time.perf_counter() - start
         if iteration % self.options.log_every == 0 or iteration == stage.iterations:
             self.history.append({
@@ -283,8 +297,9 @@ class Stylizer:
                                    min(1.0, self._work_done / self._total_work)))
         return True
 
-    def _run_adam(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
-        param = param.clone().requires_grad_(True)
+    def _run_adam(self, stage: Stage, loss_fn: StyleTransferLoss, rgb: torch.Tensor, start: float) -> torch.Tensor:
+        """Adam in ImageNet-normalized units (D2L's learning rates are defined in them), pixels kept in 0..1."""
+        param = rgb_to_param(rgb).requires_grad_(True)
         optimizer = torch.optim.Adam([param], lr=self.options.lr)
         low, high = rgb_to_param(torch.zeros_like(param)), rgb_to_param(torch.ones_like(param))
         step_scale, failures = 1.0, 0
@@ -293,13 +308,14 @@ class Stylizer:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            terms = self._evaluate(param, loss_fn)
+            current = param_to_rgb(param)
+            terms = self._evaluate(current, loss_fn)
             terms.total.backward()
-            if not self._record(stage, iteration, terms, lr, param, start):
+            if not self._record(stage, iteration, terms, lr, current, start):
                 # Roll back to the best iterate and go on with half the step; give up after a few tries.
                 failures += 1
                 with torch.no_grad():
-                    param.copy_(self._best[1])
+                    param.copy_(rgb_to_param(self._best[1]))
                 if failures > MAX_NUMERIC_RETRIES:
                     warnings.warn(f"the loss kept becoming NaN/inf at scale {stage.index + 1}; "
                                   f"stopping that scale with its best image", ImpastoWarning)
@@ -315,17 +331,21 @@ class Stylizer:
                 param.copy_(torch.maximum(torch.minimum(param, high), low))
             if self._stop_requested:
                 break
-        return param.detach()
+        return param_to_rgb(param.detach())
 
-    def _run_lbfgs(self, stage: Stage, loss_fn: StyleTransferLoss, param: torch.Tensor, start: float) -> torch.Tensor:
-        """L-BFGS with a strong-Wolfe line search; one "iteration" is one loss evaluation, as in the Keras blog.
+    def _run_lbfgs(self, stage: Stage, loss_fn: StyleTransferLoss, rgb: torch.Tensor, start: float) -> torch.Tensor:
+        """L-BFGS; one "iteration" is one loss evaluation, as in the Keras blog and jcjohnson/neural-style.
 
-        The stage ends with its best iterate (L-BFGS may finish on a line-search probe that is worse).
+        The image moves in the network's own input units (Caffe: 0..255 BGR minus the mean), as in every
+        L-BFGS recipe we reproduce: without a line search the step lengths depend on those units. The stage
+        ends with its best iterate (L-BFGS may finish on a line-search probe that is worse).
         """
-        param = param.clone().requires_grad_(True)
+        normalization = self.weights.normalization
+        param = normalization.preprocess(rgb).contiguous().requires_grad_(True)
         optimizer = torch.optim.LBFGS(
-            [param], lr=1.0, max_iter=stage.iterations, max_eval=stage.iterations, history_size=50,
-            tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe",
+            [param], lr=1.0, max_iter=stage.iterations, max_eval=stage.iterations,
+            history_size=self.options.lbfgs_history, tolerance_grad=0.0, tolerance_change=0.0,
+            line_search_fn=None if self.options.line_search == "none" else self.options.line_search,
         )
         evaluations = 0
 
@@ -334,12 +354,13 @@ class Stylizer:
             if self._stop_requested:
                 raise _StopStage
             optimizer.zero_grad(set_to_none=True)
-            terms = self._evaluate(param, loss_fn)
+            current = normalization.postprocess(param)
+            terms = self._evaluate(current, loss_fn)
             terms.total.backward()
             # The network runs channels_last; L-BFGS flattens the gradient with view(), which needs NCHW.
             param.grad = param.grad.contiguous()
             evaluations += 1
-            if not self._record(stage, evaluations, terms, 1.0, param, start):
+            if not self._record(stage, evaluations, terms, 1.0, current, start):
                 warnings.warn(f"the loss became NaN/inf at scale {stage.index + 1}; "
                               f"stopping that scale with its best image", ImpastoWarning)
                 raise _StopStage
@@ -349,7 +370,7 @@ class Stylizer:
             optimizer.step(closure)
         except _StopStage:
             pass
-        return self._best[1] if self._best is not None else param.detach()
+        return self._best[1] if self._best is not None else normalization.postprocess(param.detach())
 
 
 MIN_STYLE_SIDE = 32

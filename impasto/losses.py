@@ -7,6 +7,11 @@ Two conventions are supported for each, because the seed recipes differ:
 * Gatys / Keras blog: content = sum of squares; Gram unnormalized; style = sum((G - A)^2) / (4 c^2 (h w)^2);
   TV = sum((dx^2 + dy^2)^beta).
 
+and a third for impasto's own default, ``relative``: squared differences divided by the target's own squared
+norm (content ||F - P||^2 / ||P||^2, style ||G - A||^2 / ||A||^2 per layer). Every layer and every painting
+then starts near the same magnitude, so one pair of weights fits all styles; these are also the squares of
+the distances that ``impasto.quality`` reports.
+
 All functions take activations of shape (1, C, H, W).
 """
 from __future__ import annotations
@@ -15,22 +20,24 @@ from dataclasses import dataclass
 
 import torch
 
-CONTENT_REDUCTIONS = ("mean", "sum")
-STYLE_NORMALIZATIONS = ("d2l", "gatys")
+CONTENT_REDUCTIONS = ("mean", "sum", "relative")
+STYLE_NORMALIZATIONS = ("d2l", "gatys", "relative")
 TV_KINDS = ("d2l", "keras")
 
 
 def content_loss(current: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     squared = (current - target).square()
+    if reduction == "relative":
+        return squared.sum() / target.square().sum().clamp_min(1e-12)
     return squared.mean() if reduction == "mean" else squared.sum()
 
 
 def gram_matrix(features: torch.Tensor, normalization: str = "d2l") -> torch.Tensor:
-    """Channel correlations of ``features`` (1, C, H, W); divided by C*H*W for ``"d2l"``."""
+    """Channel correlations of ``features`` (1, C, H, W); divided by C*H*W except for ``"gatys"``."""
     _, channels, height, width = features.shape
     flat = features.reshape(channels, height * width)
     gram = flat @ flat.T
-    return gram / (channels * height * width) if normalization == "d2l" else gram
+    return gram if normalization == "gatys" else gram / (channels * height * width)
 
 
 def style_loss(current: torch.Tensor, target_gram: torch.Tensor, normalization: str = "d2l") -> torch.Tensor:
@@ -38,6 +45,8 @@ def style_loss(current: torch.Tensor, target_gram: torch.Tensor, normalization: 
     gram = gram_matrix(current, normalization)
     if normalization == "d2l":
         return (gram - target_gram).square().mean()
+    if normalization == "relative":
+        return (gram - target_gram).square().sum() / target_gram.square().sum().clamp_min(1e-12)
     _, channels, height, width = current.shape
     return (gram - target_gram).square().sum() / (4.0 * channels**2 * (height * width) ** 2)
 

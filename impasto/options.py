@@ -10,10 +10,12 @@ from .errors import OptionError
 from .layers import MODELS, parse_weighted_layers
 from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, TV_KINDS
 from .images import DEFAULT_MAX_INPUT_PIXELS
-from .presets import DEFAULT_PRESET, preset
+from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
 OPTIMIZERS = ("adam", "lbfgs")
-INIT_KINDS = ("content", "uniform", "normal")
+INIT_KINDS = ("content", "uniform", "normal", "mean")
+INIT_PALETTES = ("content", "style")
+LINE_SEARCHES = ("strong_wolfe", "none")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 # Below this the five poolings leave less than one pixel for conv5_x.
@@ -44,15 +46,19 @@ class Options:
     tv_kind: str = "d2l"
     tv_beta: float = 1.25
     init: str = "content"
+    init_palette: str = "content"  # "style": the initial image recoloured to the style's colour statistics
     optimizer: str = "adam"
     lr: float = 0.05
     lr_decay: float = 1.0
     lr_decay_every: Union[int, list] = 0
+    line_search: str = "strong_wolfe"  # L-BFGS only; "none" takes the quasi-Newton step as it is (Torch7's optim)
+    lbfgs_history: int = 50
     seed: Optional[int] = None
     device: str = "auto"
     log_every: int = 1
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS  # decompression-bomb guard; None: no limit
     preset: str = DEFAULT_PRESET
+    quality: str = "default"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +69,7 @@ class Options:
         _check_int("scales", self.scales, 1)
         _check_int("min_size", self.min_size, MIN_SIZE)
         _check_int("log_every", self.log_every, 1)
+        _check_int("lbfgs_history", self.lbfgs_history, 1)
         if self.style_size is not None:
             _check_int("style_size", self.style_size, MIN_SIZE)
         if self.max_input_pixels is not None:
@@ -77,12 +84,13 @@ class Options:
             raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
         for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
                               ("style_normalization", STYLE_NORMALIZATIONS), ("tv_kind", TV_KINDS),
-                              ("device", DEVICES), ("pooling", ("max", "avg"))):
+                              ("device", DEVICES), ("pooling", ("max", "avg")),
+                              ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
         if self.init not in INIT_KINDS and not Path(self.init).is_file():
-            raise OptionError(f"init must be content, uniform, normal or an image file; {self.init!r} is none")
+            raise OptionError(f"init must be content, uniform, normal, mean or an image file; {self.init!r} is none")
         self.content_layers = parse_weighted_layers(self.content_layers, self.model)
         self.style_layers = parse_weighted_layers(self.style_layers, self.model)
         if self.stage_shapes is not None:
@@ -153,6 +161,13 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     values = preset(preset_name)
     given = {key: value for key, value in overrides.items() if value is not None}
+    quality = given.get("quality", "default")
+    if quality not in QUALITY_LEVELS:
+        raise OptionError(f"quality must be one of {', '.join(QUALITY_LEVELS)}, got {quality!r}")
+    if quality != "default" and preset_name != DEFAULT_PRESET:
+        raise OptionError(f"quality {quality} applies to the {DEFAULT_PRESET} preset; the {preset_name} preset "
+                          f"is a fixed recipe (set its iterations instead)")
+    values.update(QUALITY_LEVELS[quality])
     if values.get("stage_shapes") and ({"size", "scales", "min_size"} & set(given)):
         shapes = values.pop("stage_shapes")
         values["size"] = given.get("size", max(shapes[-1]))

@@ -12,29 +12,34 @@ from .errors import OptionError
 
 
 PRESETS: dict[str, dict] = {
-    # Our own: fast coarse-to-fine Adam on the bundled Caffe VGG-19, chosen by benchmarks/run.py and by eye
-    # (benchmarks/RESULTS.md): most iterations at small sizes where they are cheap and place large strokes;
-    # relu5_1 left out of the style, which cuts the network after relu4_2 (-23% work per iteration) without
-    # a worse style score.
+    # Our own: fast coarse-to-fine Adam on the bundled Caffe VGG-19, chosen over a panel of eight
+    # content/style pairs by benchmarks/quality.py and by eye (benchmarks/RESULTS.md):
+    # - relative losses (each layer's squared distance over its target's squared norm), so every layer and
+    #   every painting starts near the same magnitude and one style weight fits all styles;
+    # - the first image is the photo recoloured to the painting's colour mean and covariance, so paintings
+    #   whose palette is far from the photo's are reached at all in a few dozen steps;
+    # - relu5_1 in the style (large strokes and swirls live there);
+    # - most iterations at small sizes, where they are cheap and place large strokes.
     "impasto": {
         "description": "impasto's default: 4 scales 128->512 px, Adam, about 40 s for 512 px on a 2-core CPU",
         "size": 512,
         "scales": 4,
         "min_size": 128,
-        "iterations": [50, 30, 12, 3],
+        "iterations": [60, 30, 12, 4],
         "optimizer": "adam",
         "lr": 0.1,
         "lr_decay": 1.0,
         "lr_decay_every": 0,
         "content_layers": [("relu4_2", 1.0)],
-        "style_layers": [(name, 1.0) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1")],
+        "style_layers": [(name, 1.0) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")],
         "content_weight": 1.0,
-        "style_weight": 1.0,
-        "tv_weight": 1e4,
-        "content_reduction": "mean",
-        "style_normalization": "d2l",
+        "style_weight": 1.5,
+        "tv_weight": 0.0,
+        "content_reduction": "relative",
+        "style_normalization": "relative",
         "tv_kind": "d2l",
         "init": "content",
+        "init_palette": "style",
     },
     # Seed 000 (D2L, PyTorch and MXNet tabs): 150x225, then 600x900 from the upsampled result.
     "d2l": {
@@ -94,6 +99,43 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+# jcjohnson/neural-style's defaults (neural_style.lua), the result its users know; it runs on the same Caffe
+# VGG-19 that impasto bundles, so the numbers carry over unchanged:
+#   -image_size 512 (long side), one scale; -style_scale 1 (style resized to the same long side);
+#   -num_iterations 1000 with -optimizer lbfgs: Torch7 optim.lbfgs, no line search, 100 correction pairs
+#   (nCorrection's default, as -lbfgs_num_correction is 0), one loss evaluation per iteration;
+#   -content_weight 5 on relu4_2 with nn.MSECriterion (the mean of squared differences);
+#   -style_weight 100 on relu1_1..relu5_1, each layer weight 1: Gram / (C H W), then MSECriterion on the
+#   Grams (mean of squared differences) -- D2L's normalisation;
+#   -tv_weight 1e-3: TVLoss's gradient is tv_weight * d/dx of 0.5 * sum(dx^2 + dy^2) over the preprocessed
+#   image (its forward adds nothing to the reported loss), i.e. our keras TV form with beta 1 at weight 5e-4;
+#   -init random: torch.randn(...) * 0.001 in the network's input units, the mean pixel plus faint noise;
+#   -pooling max, -normalize_gradients 0, -original_colors 0.
+# Two differences remain: Torch7 scales pixels by 256 where the Caffe convention (and impasto) uses 255, and
+# impasto's L-BFGS moves the image in ImageNet-normalised units, a near-uniform rescaling of Torch7's Caffe
+# units (factor 57.1-57.4 per channel) that L-BFGS's curvature scaling absorbs after its first step.
+PRESETS["jcjohnson"] = {
+    "description": "jcjohnson/neural-style's defaults: 512 px, 1000 L-BFGS iterations from faint noise "
+                   "(about 35 min on a 2-core CPU; the quality reference)",
+    "size": 512,
+    "scales": 1,
+    "iterations": [1000],
+    "optimizer": "lbfgs",
+    "line_search": "none",
+    "lbfgs_history": 100,
+    "content_layers": [("relu4_2", 1.0)],
+    "style_layers": [(name, 1.0) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")],
+    "content_weight": 5.0,
+    "style_weight": 100.0,
+    "tv_weight": 5e-4,
+    "content_reduction": "mean",
+    "style_normalization": "d2l",
+    "tv_kind": "keras",
+    "tv_beta": 1.0,
+    "init": "mean",
+    "log_every": 10,
+}
+
 # Seed 002 (D2L, newer English edition): the same model and losses as seed 000, one pass at 300x450, ten
 # times the style weight, a much larger Adam step decaying by 0.8 every 50 epochs.
 PRESETS["d2l-v2"] = {
@@ -108,6 +150,13 @@ PRESETS["d2l-v2"] = {
 }
 
 DEFAULT_PRESET = "impasto"
+
+# --quality: the same recipe with less or more work, for the default preset. "default" changes nothing.
+QUALITY_LEVELS: dict[str, dict] = {
+    "draft": {"scales": 3, "iterations": [40, 15, 2]},  # a quick look, about 15 s
+    "default": {},
+    "high": {"iterations": [200, 120, 50, 20]},  # about 2-3 min
+}
 
 
 def preset(name: str) -> dict:

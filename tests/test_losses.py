@@ -75,3 +75,17 @@ def test_combined_loss_weights_each_part():
     assert torch.allclose(terms.style, 10.0 * 0.5 * style_loss(X * 2, target_gram))
     assert torch.allclose(terms.tv, torch.tensor(0.1 * 1.5))
     assert torch.allclose(terms.total, terms.content + terms.style + terms.tv)
+
+
+def test_relative_content_and_style_by_hand():
+    target = torch.ones_like(X)
+    # differences 0 1 2 3 -1 0 -2 1: squares sum 20; target squared norm 8
+    assert torch.allclose(content_loss(X, target, "relative"), torch.tensor(20.0 / 8.0))
+    # relative style: ||G - A||^2 / ||A||^2 with G, A both Gram / (c h w); A = G(ones) = all ones * 4/8
+    gram = torch.tensor([[30.0, 7.0], [7.0, 6.0]]) / 8
+    target_gram = torch.full((2, 2), 0.5)
+    expected = (gram - target_gram).square().sum() / target_gram.square().sum()
+    assert torch.allclose(gram_matrix(X, "relative"), gram)
+    assert torch.allclose(style_loss(X, target_gram, "relative"), expected)
+    # Scale-free: the same relative error on a target ten times larger gives the same loss.
+    assert torch.allclose(content_loss(10 * X, 10 * target, "relative"), content_loss(X, target, "relative"))

@@ -80,3 +80,32 @@ def test_bad_options_raise(bad):
 def test_unknown_preset():
     with pytest.raises(OptionError, match="unknown preset"):
         resolve_options("picasso")
+
+
+def test_jcjohnson_is_neural_style_lua_defaults():
+    options = resolve_options("jcjohnson")
+    assert (options.size, options.scales, options.iterations) == (512, 1, [1000])
+    assert (options.optimizer, options.line_search, options.lbfgs_history) == ("lbfgs", "none", 100)
+    assert (options.content_weight, options.style_weight) == (5.0, 100.0)
+    # TVLoss's gradient is tv_weight * d/dx [0.5 * sum(dx^2 + dy^2)]: our keras form, beta 1, weight 1e-3 / 2.
+    assert (options.tv_kind, options.tv_beta, options.tv_weight) == ("keras", 1.0, 5e-4)
+    assert options.content_layers == [("relu4_2", 1.0)]
+    assert options.style_layers == [(f"relu{i}_1", 1.0) for i in range(1, 6)]
+    assert (options.content_reduction, options.style_normalization, options.init) == ("mean", "d2l", "mean")
+    assert options.style_size is None and options.pooling == "max"
+
+
+def test_quality_levels_change_only_the_work():
+    default, draft, high = (resolve_options(quality=q) for q in ("default", "draft", "high"))
+    assert default.iterations == [60, 30, 12, 4] and default.scales == 4
+    assert draft.scales == 3 and sum(draft.iterations) < sum(default.iterations)
+    assert high.scales == 4 and all(h > d for h, d in zip(high.iterations, default.iterations))
+    for options in (draft, high):
+        assert (options.style_weight, options.style_layers, options.size) == (
+            default.style_weight, default.style_layers, default.size)
+    # Explicit options still win over the level.
+    assert resolve_options(quality="high", iterations=[5, 5, 5, 5]).iterations == [5, 5, 5, 5]
+    with pytest.raises(OptionError, match="quality must be one of"):
+        resolve_options(quality="ultra")
+    with pytest.raises(OptionError, match="applies to the impasto preset"):
+        resolve_options("d2l", quality="high")
