@@ -182,6 +182,9 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
     if "stage_shapes" in given:
         values.pop("size", None)
     values.update(given)
+    if given.get("init", "content") != "content" and "init_palette" not in given:
+        # A start the user chose (an image file, noise) is used as it is; recolouring is asked for explicitly.
+        values["init_palette"] = "content"
     values["preset"] = preset_name
     options = Options(**values).validate()
     _check_conflicts(options, given)

@@ -21,8 +21,10 @@ def test_end_to_end_lowers_the_loss_and_changes_the_image(vgg19_weights):
     stylizer, result = run(content, stripes_image(80, 80), vgg19_weights, seed=0)
     assert result.size == (64, 43)
     first, last = stylizer.history[0], stylizer.history[-1]
-    assert last["total"] < 0.5 * first["total"]
-    assert last["style"] < first["style"]
+    # The default's relative losses start from the palette-matched photo: the style term halves in 20 steps
+    # while the content term, zero-ish at the start, gives some of it back.
+    assert last["style"] < 0.55 * first["style"]
+    assert last["total"] < 0.65 * first["total"]
     start = np.asarray(content.resize(result.size, Image.Resampling.LANCZOS), dtype=np.float32)
     assert np.abs(np.asarray(result, dtype=np.float32) - start).mean() > 5.0
 

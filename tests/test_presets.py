@@ -100,12 +100,19 @@ def test_quality_levels_change_only_the_work():
     assert default.iterations == [60, 30, 12, 4] and default.scales == 4
     assert draft.scales == 3 and sum(draft.iterations) < sum(default.iterations)
     assert high.scales == 4 and all(h > d for h, d in zip(high.iterations, default.iterations))
+    assert draft.style_weight == default.style_weight and high.style_weight > default.style_weight
     for options in (draft, high):
-        assert (options.style_weight, options.style_layers, options.size) == (
-            default.style_weight, default.style_layers, default.size)
+        assert (options.style_layers, options.content_weight, options.size) == (
+            default.style_layers, default.content_weight, default.size)
     # Explicit options still win over the level.
     assert resolve_options(quality="high", iterations=[5, 5, 5, 5]).iterations == [5, 5, 5, 5]
     with pytest.raises(OptionError, match="quality must be one of"):
         resolve_options(quality="ultra")
     with pytest.raises(OptionError, match="applies to the impasto preset"):
         resolve_options("d2l", quality="high")
+
+
+def test_a_chosen_start_is_not_recoloured_unless_asked():
+    assert resolve_options().init_palette == "style"
+    assert resolve_options(init="uniform").init_palette == "content"
+    assert resolve_options(init="uniform", init_palette="style").init_palette == "style"
