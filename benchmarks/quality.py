@@ -23,7 +23,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from panel import PANEL, REFERENCE_DIR, pair_name, pair_paths
+from panel import PANEL, REFERENCE_DIR, SHARED_IMAGES, pair_name, pair_paths
 from run import impasto_command, timed
 
 HERE = Path(__file__).resolve().parent
@@ -59,14 +59,23 @@ def main() -> int:
     from impasto.weights import load_weights
 
     configs = args.configs.split(",")
+    args.out.mkdir(parents=True, exist_ok=True)
+    images = SHARED_IMAGES
     pairs = PANEL[:2] if args.smoke else PANEL[: args.pairs]
+    if args.smoke and not all(path.exists() for pair in pairs for path in pair_paths(*pair)):
+        # A clone without ../shared: the smoke run checks the machinery on the samples that ship with impasto.
+        from impasto.samples import sample_painting, sample_photo
+
+        images = args.out
+        sample_photo().save(images / "sample_photo.png")
+        sample_painting().save(images / "sample_painting.png")
+        pairs = [("sample_photo.png", "sample_painting.png")] * 2
     size = 64 if args.smoke else 512
     smoke_options = ["--size", "64", "--min-size", "32", "--scales", "2", "--iterations", "3"]
-    args.out.mkdir(parents=True, exist_ok=True)
     weights = load_weights()
     rows, sheet_rows = [], []
     for content_name, style_name in pairs:
-        content, style = pair_paths(content_name, style_name)
+        content, style = pair_paths(content_name, style_name, images)
         name = pair_name(content_name, style_name)
         judge = QualityJudge(content, [style], weights=weights)
         results: dict[str, tuple[Path, float]] = {}

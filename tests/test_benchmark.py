@@ -24,3 +24,17 @@ def test_benchmark_smoke(tmp_path):
     assert "| impasto default |" in (tmp_path / "results.md").read_text()
     with Image.open(tmp_path / "contact_sheet.png") as sheet:
         assert sheet.width > 300
+
+
+def test_quality_panel_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--smoke", "--configs",
+                             "draft,default", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads((tmp_path / "quality.json").read_text())
+    # Two pairs of the panel (or twice the bundled sample pair where ../shared is absent), both configs each.
+    assert [row["config"] for row in rows] == ["draft", "default"] * 2
+    for row in rows:
+        assert row["wall_s"] > 0 and 0 < row["style_256"] and 0 < row["content"] and -1 <= row["structure"] <= 2
+    assert f"| {rows[0]['pair']} | default |" in (tmp_path / "quality.md").read_text()
+    with Image.open(tmp_path / "panel_sheet.jpg") as sheet:
+        assert sheet.height > 200
