@@ -5,6 +5,7 @@ jcjohnson reference, pair by pair, on one yardstick.
     python benchmarks/quality.py --pairs 3          # the first three pairs only
     python benchmarks/quality.py --configs default  # one configuration
     python benchmarks/quality.py --smoke            # tiny sizes, two pairs: checks that it runs
+    python benchmarks/quality.py --reuse            # rescore the images already in --out (new references)
 
 Per pair and configuration: whole-process wall time (start-up and weight loading included), the style
 distance at 256 and 512 px, the relu4_2 content distance and the edge-structure distance
@@ -51,6 +52,8 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=len(PANEL))
     parser.add_argument("--configs", default=",".join([*CONFIGS, LITE]))
     parser.add_argument("--smoke", action="store_true", help="64 px, few iterations, two pairs")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the images (and wall times) of an earlier run in --out; run only what is missing")
     args = parser.parse_args()
     from PIL import Image
 
@@ -73,6 +76,10 @@ def main() -> int:
     size = 64 if args.smoke else 512
     smoke_options = ["--size", "64", "--min-size", "32", "--scales", "2", "--iterations", "3"]
     weights = load_weights()
+    earlier = {}
+    if args.reuse and (args.out / "quality.json").exists():
+        earlier = {(row["pair"], row["config"]): row["wall_s"]
+                   for row in json.loads((args.out / "quality.json").read_text())}
     rows, sheet_rows = [], []
     for content_name, style_name in pairs:
         content, style = pair_paths(content_name, style_name, images)
@@ -81,6 +88,9 @@ def main() -> int:
         results: dict[str, tuple[Path, float]] = {}
         for config in configs:
             output = args.out / f"{name}__{config}.png"
+            if (name, config) in earlier and output.exists():
+                results[config] = (output, earlier[name, config])
+                continue
             if config == LITE:
                 command = lite_command(content, style, output, size)
                 if command is None:

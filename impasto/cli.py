@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
     parser.add_argument("--quality", choices=list(QUALITY_LEVELS),
-                        help="draft (about 12 s), default (about 25 s) or high (about 80 s) at 512 px, for the default preset")
+                        help="draft (about 12 s), default (about 25 s) or high (about 80 s) at 512 px; "
+                             "for the default preset")
 
     size = parser.add_argument_group("size and schedule")
     size.add_argument("--size", type=int, help="output long side in pixels (aspect ratio kept)")
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--style-size", type=int, help="style images' long side at the output scale (default: --size)")
     size.add_argument("--max-input-pixels", type=int,
                       help="refuse input images larger than this (decompression-bomb guard; default 89478485)")
+    size.add_argument("--style-octaves", type=int,
+                      help="match the style on the image at 1, 1/2, 1/4... of its size (default preset: 2)")
     size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
 
     network = parser.add_argument_group("network")

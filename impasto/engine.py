@@ -133,6 +133,8 @@ class Stylizer:
         self.network = VGGFeatures(self.weights, layers, options.pooling).to(self.device)
         self.stages = plan_stages(options, self.content_image.size)
         self.stage_optimizers = options.stage_optimizers()
+        self._smallest_side = min_input_side(layers, options.model)
+        self._octave_losses: list[StyleTransferLoss] = []
         self._check_sizes(layers)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
@@ -163,6 +165,7 @@ class Stylizer:
         try:
             for stage in self.stages:
                 loss_fn = self._stage_loss(stage)
+                self._octave_losses = self._style_octaves(stage)
                 rgb = self._initial_rgb(stage, previous)
                 self._best = None
                 if self.stage_optimizers[stage.index] == "adam":
@@ -236,6 +239,24 @@ class Stylizer:
             options.content_reduction, options.style_normalization, options.tv_kind, options.tv_beta,
         )
 
+    def _style_octaves(self, stage: Stage) -> list[StyleTransferLoss]:
+        """Style-only losses for the image downsampled 2x, 4x...: strokes are then judged at several sizes.
+
+        Without them the finest scale refines texture at its own size and undoes part of the large strokes
+        the coarse scales placed (the image seen at half size drifts away from the painting at half size).
+        An octave is used only where its long side is at least MIN_OCTAVE_SIDE.
+        """
+        losses = []
+        for octave in range(1, self.options.style_octaves):
+            factor = 2**octave
+            shape = (stage.shape[0] // factor, stage.shape[1] // factor)
+            if max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side:
+                break
+            loss = self._stage_loss(Stage(stage.index, shape, stage.iterations, stage.lr_decay_every))
+            loss.content_weight = loss.tv_weight = 0.0
+            losses.append(loss)
+        return losses
+
     def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
         if previous is not None:
             # Warm start: the coarser result, upsampled, carries its large strokes into this scale.
@@ -266,7 +287,13 @@ class Stylizer:
 
     def _evaluate(self, rgb: torch.Tensor, loss_fn: StyleTransferLoss) -> LossTerms:
         features = self.network(rgb)
-        return loss_fn(features, features.get(INPUT_LAYER, rgb))
+        terms = loss_fn(features, features.get(INPUT_LAYER, rgb))
+        for octave, octave_loss in enumerate(self._octave_losses, start=1):
+            smaller = F.avg_pool2d(rgb, 2**octave)
+            octave_features = self.network(smaller)
+            octave_style = octave_loss(octave_features, octave_features.get(INPUT_LAYER, smaller)).style
+            terms = LossTerms(terms.content, terms.style + octave_style, terms.tv)
+        return terms
 
     def _record(self, stage: Stage, iteration: int, terms: LossTerms, lr: float, rgb: torch.Tensor,
                 start: float) -> bool:
@@ -374,6 +401,7 @@ class Stylizer:
 
 
 MIN_STYLE_SIDE = 32
+MIN_OCTAVE_SIDE = 192
 MAX_NUMERIC_RETRIES = 3
 
 

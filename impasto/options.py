@@ -33,6 +33,7 @@ class Options:
     iterations: Union[int, list] = 100
     style_size: Optional[int] = None
     style_blend: Optional[list] = None
+    style_octaves: int = 1  # 2: the style is also matched on the image at half size (where that is >= 192 px)
     model: str = "vgg19"
     weights: Optional[str] = None
     pooling: str = "max"
@@ -70,6 +71,7 @@ class Options:
         _check_int("min_size", self.min_size, MIN_SIZE)
         _check_int("log_every", self.log_every, 1)
         _check_int("lbfgs_history", self.lbfgs_history, 1)
+        _check_int("style_octaves", self.style_octaves, 1)
         if self.style_size is not None:
             _check_int("style_size", self.style_size, MIN_SIZE)
         if self.max_input_pixels is not None:
@@ -197,6 +199,10 @@ def _check_conflicts(options: Options, given: dict) -> None:
     if "adam" not in options.stage_optimizers() and adam_only:
         flags = ", ".join("--" + name.replace("_", "-") for name in adam_only)
         raise OptionError(f"{flags} set the Adam step size; L-BFGS finds its own with a line search (drop it)")
+    lbfgs_only = sorted({"line_search", "lbfgs_history"} & set(given))
+    if "lbfgs" not in options.stage_optimizers() and lbfgs_only:
+        flags = ", ".join("--" + name.replace("_", "-") for name in lbfgs_only)
+        raise OptionError(f"{flags} set L-BFGS, but no scale uses it (add --optimizer lbfgs, or drop it)")
     if "tv_beta" in given and options.tv_kind != "keras":
         raise OptionError("--tv-beta applies to --tv-kind keras only")
 

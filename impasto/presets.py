@@ -19,14 +19,16 @@ PRESETS: dict[str, dict] = {
     # - the first image is the photo recoloured to the painting's colour mean and covariance, so paintings
     #   whose palette is far from the photo's are reached at all in a few dozen steps;
     # - relu5_1 in the style (large strokes and swirls live there);
-    # - most iterations at small sizes, where they are cheap and place large strokes.
+    # - most iterations at small sizes, where they are cheap and place large strokes;
+    # - at the 512 px scale the style is matched on the image at half size too (style_octaves 2), so the
+    #   fine scale adds texture without undoing the coarse scales' large strokes.
     "impasto": {
         "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 25 s "
                        "for 512 px on a 2-core CPU (--quality draft|high for less or more)",
         "size": 512,
         "scales": 4,
         "min_size": 128,
-        "iterations": [60, 30, 12, 4],
+        "iterations": [60, 30, 16, 10],
         "optimizer": "adam",
         "lr": 0.1,
         "lr_decay": 1.0,
@@ -41,6 +43,7 @@ PRESETS: dict[str, dict] = {
         "tv_kind": "d2l",
         "init": "content",
         "init_palette": "style",
+        "style_octaves": 2,
     },
     # Seed 000 (D2L, PyTorch and MXNet tabs): 150x225, then 600x900 from the upsampled result.
     "d2l": {

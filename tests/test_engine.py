@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from impasto import Interrupted, Stylizer, stylize
@@ -166,3 +167,23 @@ def test_jcjohnson_lbfgs_without_line_search_lowers_the_loss(vgg19_weights):
     totals = [row["total"] for row in stylizer.history]
     # One evaluation per iteration (no line search) and a real descent from faint noise.
     assert len(totals) == 30 and min(totals) < 0.7 * totals[0]
+
+
+def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
+    content, style = gradient_image(480, 320), stripes_image(200, 200)
+    options = dict(size=400, scales=2, min_size=100, iterations=[1, 1], style_octaves=2, seed=0)
+    stylizer = Stylizer(content, style, resolve_options(**{**SMALL, **options}), weights=vgg19_weights)
+    # Only the 400 px scale has a half size (200 px) above the 192 px floor; the 100 px scale has none.
+    assert stylizer._style_octaves(stylizer.stages[0]) == []
+    octaves = stylizer._style_octaves(stylizer.stages[1])
+    assert len(octaves) == 1 and octaves[0].content_weight == 0 and octaves[0].tv_weight == 0
+    rgb = stylizer._initial_rgb(stylizer.stages[1], None)
+    loss_fn = stylizer._stage_loss(stylizer.stages[1])
+    single = stylizer._evaluate(rgb, loss_fn)
+    stylizer._octave_losses = octaves
+    both = stylizer._evaluate(rgb, loss_fn)
+    half = F.avg_pool2d(rgb, 2)
+    features = stylizer.network(half)
+    expected = octaves[0](features, half).style
+    assert torch.allclose(both.style, single.style + expected, rtol=1e-5)
+    assert torch.equal(both.content, single.content)

@@ -97,7 +97,7 @@ def test_jcjohnson_is_neural_style_lua_defaults():
 
 def test_quality_levels_change_only_the_work():
     default, draft, high = (resolve_options(quality=q) for q in ("default", "draft", "high"))
-    assert default.iterations == [60, 30, 12, 4] and default.scales == 4
+    assert default.iterations == [60, 30, 16, 10] and default.scales == 4 and default.style_octaves == 2
     assert draft.scales == 3 and sum(draft.iterations) < sum(default.iterations)
     assert high.scales == 4 and all(h > d for h, d in zip(high.iterations, default.iterations))
     assert draft.style_weight == default.style_weight and high.style_weight > default.style_weight
@@ -116,3 +116,9 @@ def test_a_chosen_start_is_not_recoloured_unless_asked():
     assert resolve_options().init_palette == "style"
     assert resolve_options(init="uniform").init_palette == "content"
     assert resolve_options(init="uniform", init_palette="style").init_palette == "style"
+
+
+def test_lbfgs_settings_without_lbfgs_are_refused():
+    with pytest.raises(OptionError, match="no scale uses it"):
+        resolve_options(line_search="none")
+    assert resolve_options(optimizer="lbfgs", line_search="none", lbfgs_history=10).lbfgs_history == 10
