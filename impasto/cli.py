@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
     parser.add_argument("--quality", choices=list(QUALITY_LEVELS),
-                        help="draft (about 12 s), default (about 25 s) or high (about 80 s) at 512 px; "
+                        help="draft (about 12 s), default (about 30 s) or high (about 90 s) at 512 px; "
                              "for the default preset")
 
     size = parser.add_argument_group("size and schedule")
