@@ -120,7 +120,7 @@ PRESETS: dict[str, dict] = {
 # units (factor 57.1-57.4 per channel) that L-BFGS's curvature scaling absorbs after its first step.
 PRESETS["jcjohnson"] = {
     "description": "jcjohnson/neural-style's defaults: 512 px, 1000 L-BFGS iterations from faint noise "
-                   "(about 35 min on a 2-core CPU; the quality reference)",
+                   "(30-60 min on a 2-core CPU; the quality reference)",
     "size": 512,
     "scales": 1,
     "iterations": [1000],
