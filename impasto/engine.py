@@ -135,7 +135,7 @@ class Stylizer:
         self.stage_optimizers = options.stage_optimizers()
         self._smallest_side = min_input_side(layers, options.model)
         self._octave_losses: list[StyleTransferLoss] = []
-        self._check_sizes(layers)
+        self._check_sizes()
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
         self._work_done = 0
@@ -197,9 +197,9 @@ class Stylizer:
             image.putalpha(self.content_alpha.resize(image.size, Image.Resampling.LANCZOS))
         return image
 
-    def _check_sizes(self, layers: list[str]) -> None:
+    def _check_sizes(self) -> None:
         """Refuse sizes the network or the machine cannot take, before anything large is allocated."""
-        smallest = min_input_side(layers, self.options.model)
+        smallest = self._smallest_side
         for stage in self.stages:
             if min(stage.shape) < smallest:
                 width, height = self.content_image.size
@@ -215,15 +215,21 @@ class Stylizer:
 
     # -- per stage ----------------------------------------------------------------------------------------
 
-    def _stage_loss(self, stage: Stage) -> StyleTransferLoss:
-        """Targets for one scale, computed once: content activations and the blended style Grams."""
+    def _stage_loss(self, stage: Stage, style_only: bool = False) -> StyleTransferLoss:
+        """Targets for one scale, computed once: content activations and the blended style Grams.
+
+        ``style_only`` (the octaves) leaves out the content term and TV, so neither their targets nor their
+        per-step terms are computed.
+        """
         options = self.options
-        content_names = [name for name, _ in options.content_layers]
+        content_layers = [] if style_only else options.content_layers
         style_names = [name for name, _ in options.style_layers]
         with torch.no_grad():
-            content = image_to_tensor(self.content_image, stage.shape).to(self.device)
-            content_features = self.network(content)
-            content_targets = {name: content_features[name].detach() for name in content_names}
+            content_targets = {}
+            if content_layers:
+                content = image_to_tensor(self.content_image, stage.shape).to(self.device)
+                content_features = self.network(content)
+                content_targets = {name: content_features[name].detach() for name, _ in content_layers}
             final_long = max(self.output_shape)
             style_long = max(MIN_STYLE_SIDE, round((options.style_size or final_long) * max(stage.shape) / final_long))
             grams: dict[str, torch.Tensor] = {}
@@ -234,8 +240,8 @@ class Stylizer:
                     gram = weight * gram_matrix(features[name], options.style_normalization)
                     grams[name] = grams[name] + gram if name in grams else gram
         return StyleTransferLoss(
-            content_targets, grams, options.content_layers, options.style_layers,
-            options.content_weight, options.style_weight, options.tv_weight,
+            content_targets, grams, content_layers, options.style_layers,
+            options.content_weight, options.style_weight, 0.0 if style_only else options.tv_weight,
             options.content_reduction, options.style_normalization, options.tv_kind, options.tv_beta,
         )
 
@@ -252,9 +258,8 @@ class Stylizer:
             shape = (stage.shape[0] // factor, stage.shape[1] // factor)
             if max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side:
                 break
-            loss = self._stage_loss(Stage(stage.index, shape, stage.iterations, stage.lr_decay_every))
-            loss.content_weight = loss.tv_weight = 0.0
-            losses.append(loss)
+            losses.append(self._stage_loss(Stage(stage.index, shape, stage.iterations, stage.lr_decay_every),
+                                           style_only=True))
         return losses
 
     def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:

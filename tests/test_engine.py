@@ -176,7 +176,7 @@ def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     # Only the 400 px scale has a half size (200 px) above the 192 px floor; the 100 px scale has none.
     assert stylizer._style_octaves(stylizer.stages[0]) == []
     octaves = stylizer._style_octaves(stylizer.stages[1])
-    assert len(octaves) == 1 and octaves[0].content_weight == 0 and octaves[0].tv_weight == 0
+    assert len(octaves) == 1 and octaves[0].content_layers == [] and octaves[0].tv_weight == 0
     rgb = stylizer._initial_rgb(stylizer.stages[1], None)
     loss_fn = stylizer._stage_loss(stylizer.stages[1])
     single = stylizer._evaluate(rgb, loss_fn)
@@ -184,6 +184,8 @@ def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     both = stylizer._evaluate(rgb, loss_fn)
     half = F.avg_pool2d(rgb, 2)
     features = stylizer.network(half)
-    expected = octaves[0](features, half).style
+    octave_terms = octaves[0](features, half)
+    assert octave_terms.content.item() == 0 and octave_terms.tv.item() == 0
+    expected = octave_terms.style
     assert torch.allclose(both.style, single.style + expected, rtol=1e-5)
     assert torch.equal(both.content, single.content)
