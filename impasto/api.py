@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from .engine import Progress, Stylizer
+from .features import VGGFeatures
 from .errors import Interrupted, OptionError, ResourceError, saved_to
 from .files import check_writable
 from .images import ImageLike, output_format, save_image
@@ -33,6 +34,8 @@ def stylize(
     save_every: int = 0,
     callback: Optional[Callable[[Progress], None]] = None,
     on_start: Optional[Callable[[Stylizer], None]] = None,
+    network: Optional[VGGFeatures] = None,
+    init_image: Optional[ImageLike] = None,
     **options,
 ) -> Image.Image:
     """Repaint ``content`` in the style of ``style`` (one image or a list) and return the result.
@@ -42,10 +45,15 @@ def stylize(
     ``callback`` receives a ``Progress`` after every iteration. Given paths, the result and the reports are
     written there (atomically; the PNG carries the run's parameters). On KeyboardInterrupt the best image so
     far and the reports are still written, then ``Interrupted`` is raised.
+
+    ``network`` (``impasto.load_network()``) shares one loaded VGG between runs; ``init_image`` is an image
+    (path, PIL image or array) to start from, used as it is unless ``init_palette="style"`` is given.
     """
+    if init_image is not None:
+        options.setdefault("init_palette", "content")
     resolved = resolve_options(preset, **options)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    inputs = (content, *styles, resolved.init)
+    inputs = (content, *styles, resolved.init, init_image)
     for path in (output, plot, history, side_by_side):
         if path is not None:
             check_writable(path, inputs)
@@ -58,12 +66,12 @@ def stylize(
         raise OptionError(f"plot file {str(plot)!r} must end in one of {', '.join(PLOT_FORMATS)}")
     if snapshots is not None:
         if Path(snapshots).exists() and not Path(snapshots).is_dir():
-            raise OptionError(f"--snapshots {str(snapshots)!r} is a file, not a folder")
+            raise OptionError(f"snapshots {str(snapshots)!r} is a file, not a folder")
         check_writable(Path(snapshots) / "snapshot.png" if Path(snapshots).is_dir() else snapshots, inputs)
     if save_every < 0:
         raise OptionError(f"save-every must be >= 0, got {save_every}")
     if save_every and snapshots is None:
-        raise OptionError("--save-every needs --snapshots DIR to say where the snapshots go")
+        raise OptionError("save_every needs a snapshots folder to say where the snapshots go")
 
     def on_progress(progress: Progress) -> None:
         if save_every and snapshots is not None and progress.step % save_every == 0:
@@ -71,7 +79,7 @@ def stylize(
         if callback is not None:
             callback(progress)
 
-    stylizer = Stylizer(content, styles, resolved, callback=on_progress)
+    stylizer = Stylizer(content, styles, resolved, network=network, init_image=init_image, callback=on_progress)
     if snapshots is not None:
         Path(snapshots).mkdir(exist_ok=True)
     if on_start is not None:
@@ -88,7 +96,7 @@ def stylize(
         if not isinstance(error, MemoryError) and not _is_out_of_memory(error):
             raise
         _, saved = save_best_so_far()
-        raise ResourceError(f"ran out of memory; try a smaller --size. Best image so far saved to "
+        raise ResourceError(f"ran out of memory; try a smaller output size. Best image so far saved to "
                             f"{saved_to(saved)}") from None
     _write_outputs(stylizer, result, output, plot, history, side_by_side, interrupted=False)
     return result
@@ -104,8 +112,9 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
     from . import __version__
 
     return {
-        "impasto": __version__, "options": stylizer.options.to_dict(), "weights": stylizer.weights.source,
+        "impasto": __version__, "options": stylizer.options.to_dict(), "weights": stylizer.network.source,
         "stages": [{"shape": list(stage.shape), "iterations": stage.iterations} for stage in stylizer.stages],
+        "init_image": "given" if stylizer.options.init == "content" and stylizer.init_image is not None else None,
         "steps_done": stylizer.step, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys", "relative"],
                       help="d2l: Gram/(c*h*w), mean squared; gatys: sum squared / (4 c^2 (hw)^2); relative: "
                            "||G - A||^2 / ||A||^2 per layer (impasto's default)")
+    loss.add_argument("--style-loss", choices=["gram", "meancov"],
+                      help="the style statistic: gram (Gram matrices, Gatys et al.; default) or meancov (channel "
+                           "mean and covariance, a Wasserstein-2 distance as in crowsonkb/style-transfer-pytorch)")
     loss.add_argument("--tv-kind", choices=["d2l", "keras"], help="d2l: mean |diff|; keras: sum (dx^2+dy^2)^beta")
     loss.add_argument("--tv-beta", type=float, help="exponent beta of the keras TV form (default 1.25)")
 
@@ -140,7 +143,8 @@ class ProgressBar:
         stage = progress.stage
         self.bar.set_description_str(f"scale {stage.index + 1}/{progress.stages} {stage.shape[1]}x{stage.shape[0]} "
                                      f"it {progress.iteration}/{stage.iterations}", refresh=False)
-        self.bar.set_postfix_str(f"loss {progress.total:.4g}", refresh=False)
+        terms = " ".join(f"{name} {value:.3g}" for name, value in progress.terms.items())
+        self.bar.set_postfix_str(f"{terms} | total {progress.total:.4g}", refresh=False)
         self.bar.update(round(progress.work_fraction * 1000) - self.bar.n)
 
     def close(self) -> None:

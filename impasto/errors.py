@@ -46,3 +46,7 @@ class Interrupted(ImpastoError):
         super().__init__(f"interrupted; best image so far saved to {saved_to(saved)}")
         self.image = image
         self.saved = saved
+
+
+class NumericalError(ImpastoError):
+    """The loss stopped being a finite number."""

@@ -1,7 +1,6 @@
 """Image input and output: reading whatever a user has on disk, resizing, tensors, atomic writing."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import warnings
@@ -71,14 +70,11 @@ def open_image(source: ImageLike, role: str = "image",
         raise ImageInputError(f"{role} file {str(path)!r} does not exist")
     if path.is_dir():
         raise ImageInputError(f"{role} {str(path)!r} is a directory, not an image file")
+    _let_pillow_open(max_pixels)
     try:
-        # Pillow's global guard is replaced by our own check against ``max_pixels`` (made before decoding).
-        with _pillow_size_guard_lifted(), Image.open(path) as opened:
+        with Image.open(path) as opened:
             if max_pixels is not None and opened.width * opened.height > max_pixels:
-                raise ImageInputError(
-                    f"{role} {str(path)!r} is {opened.width}x{opened.height} = {opened.width * opened.height:,} "
-                    f"pixels, over the limit of {max_pixels:,} (a guard against decompression bombs; "
-                    f"raise it with --max-input-pixels)")
+                raise _too_large(role, path, opened.width, opened.height, max_pixels)
             frames = getattr(opened, "n_frames", 1)
             if frames > 1:
                 warnings.warn(f"{role} {path.name} has {frames} frames; using the first", ImpastoWarning)
@@ -87,6 +83,10 @@ def open_image(source: ImageLike, role: str = "image",
             return _to_rgb_and_alpha(ImageOps.exif_transpose(opened))
     except ImageInputError:
         raise
+    except Image.DecompressionBombError:
+        # Only reached when Pillow's own limit (set by the host program) is below ours.
+        raise ImageInputError(f"{role} {str(path)!r} is larger than Pillow's pixel limit of "
+                              f"{Image.MAX_IMAGE_PIXELS:,} (a guard against decompression bombs)") from None
     except PermissionError:
         raise ImageInputError(f"{role} file {str(path)!r} cannot be read (permission denied)") from None
     except UnidentifiedImageError:
@@ -95,14 +95,27 @@ def open_image(source: ImageLike, role: str = "image",
         raise ImageInputError(f"{role} file {str(path)!r} is damaged or truncated ({error})") from None
 
 
-@contextlib.contextmanager
-def _pillow_size_guard_lifted():
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+def _too_large(role: str, path: Path, width: int, height: int, max_pixels: int) -> ImageInputError:
+    return ImageInputError(
+        f"{role} {str(path)!r} is {width}x{height} = {width * height:,} pixels, over the limit of "
+        f"{max_pixels:,} (a guard against decompression bombs; raise max_input_pixels to allow it)")
+
+
+def _let_pillow_open(max_pixels: int | None) -> None:
+    """Make sure Pillow's own guard does not refuse what our ``max_pixels`` allows.
+
+    Pillow's guard is a process-wide setting (``Image.MAX_IMAGE_PIXELS``; it warns above it and refuses
+    above twice it) checked while a file is opened, before our own check on the header can run. It is
+    raised once, to the largest limit asked for, and never lowered again or swapped back and forth around
+    each open (which would race with other threads); a stricter limit than Pillow's is ours to enforce.
+    """
+    current = Image.MAX_IMAGE_PIXELS
+    if current is None:
+        return
+    if max_pixels is None:
+        Image.MAX_IMAGE_PIXELS = None
+    elif max_pixels > current:
+        Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def load_image(source: ImageLike, role: str = "image",

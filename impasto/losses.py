@@ -1,4 +1,8 @@
-"""Loss terms of Gatys-style transfer: content, Gram-matrix style, and total variation.
+"""Loss terms of Gatys-style transfer: content, style (a statistic of activations), and total variation.
+
+The terms are small callables (``ContentLoss``, ``StyleLoss``, ``TotalVariationLoss``) that read named
+activations; ``impasto.objective`` names and sums them. A style loss compares a ``StyleStatistic``: Gram
+matrices (Gatys et al.) or channel mean and covariance (a Wasserstein-2 distance between Gaussians).
 
 Two conventions are supported for each, because the seed recipes differ:
 
@@ -16,12 +20,15 @@ All functions take activations of shape (1, C, H, W).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
 
 import torch
 
+from .layers import INPUT_LAYER
+
 CONTENT_REDUCTIONS = ("mean", "sum", "relative")
 STYLE_NORMALIZATIONS = ("d2l", "gatys", "relative")
+STYLE_STATISTICS = ("gram", "meancov")
 TV_KINDS = ("d2l", "keras")
 
 
@@ -64,67 +71,162 @@ def tv_loss(image: torch.Tensor, kind: str = "d2l", beta: float = 1.25) -> torch
     return (dx.square() + dy.square() + 1e-8).pow(beta).sum()
 
 
-@dataclass
-class LossTerms:
-    """The three weighted parts of one evaluation, and their sum (the quantity being minimized)."""
-
-    content: torch.Tensor
-    style: torch.Tensor
-    tv: torch.Tensor
-
-    @property
-    def total(self) -> torch.Tensor:
-        return self.content + self.style + self.tv
 
 
-class StyleTransferLoss:
-    """Targets fixed once per scale; called on the current image's features each step.
+# -- style statistics ---------------------------------------------------------------------------------------
 
-    ``content_layers``/``style_layers`` are (name, per-layer weight) pairs. ``style_grams`` maps a style
-    layer to its target Gram matrix (already blended over several style images).
+# A style target: a tuple of tensors that blends linearly (see ``blend_targets``).
+Target = tuple[torch.Tensor, ...]
+
+
+class StyleStatistic(Protocol):
+    """What a style loss compares: a statistic of one layer's activations.
+
+    ``target`` summarizes a style image's activations as a tuple of tensors chosen so that a weighted sum of
+    several images' targets is the target of their mixture; ``prepare`` turns a (blended) target into what
+    ``distance`` needs, once, so that the per-step ``distance`` does no work the target alone determines.
     """
 
-    def __init__(
-        self,
-        content_targets: dict[str, torch.Tensor],
-        style_grams: dict[str, torch.Tensor],
-        content_layers: list[tuple[str, float]],
-        style_layers: list[tuple[str, float]],
-        content_weight: float,
-        style_weight: float,
-        tv_weight: float,
-        content_reduction: str = "mean",
-        style_normalization: str = "d2l",
-        tv_kind: str = "d2l",
-        tv_beta: float = 1.25,
-    ):
-        self.content_targets = content_targets
-        self.style_grams = style_grams
-        self.content_layers = content_layers
-        self.style_layers = style_layers
-        self.content_weight = content_weight
-        self.style_weight = style_weight
-        self.tv_weight = tv_weight
-        self.content_reduction = content_reduction
-        self.style_normalization = style_normalization
-        self.tv_kind = tv_kind
-        self.tv_beta = tv_beta
+    name: str
 
-    def __call__(self, features: dict[str, torch.Tensor], tv_input: torch.Tensor) -> LossTerms:
-        zero = tv_input.new_zeros(())
-        content = sum(
-            (
-                weight * content_loss(features[name], self.content_targets[name], self.content_reduction)
-                for name, weight in self.content_layers
-            ),
-            zero,
-        )
-        style = sum(
-            (
-                weight * style_loss(features[name], self.style_grams[name], self.style_normalization)
-                for name, weight in self.style_layers
-            ),
-            zero,
-        )
-        tv = tv_loss(tv_input, self.tv_kind, self.tv_beta) if self.tv_weight else zero
-        return LossTerms(self.content_weight * content, self.style_weight * style, self.tv_weight * tv)
+    def target(self, features: torch.Tensor) -> Target: ...
+
+    def prepare(self, target: Target) -> Target: ...
+
+    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor: ...
+
+
+def blend_targets(targets: Sequence[Target], weights: Sequence[float]) -> Target:
+    """The target of several style images mixed with ``weights`` (already normalized to sum 1)."""
+    return tuple(sum(weight * target[i] for target, weight in zip(targets, weights)) for i in range(len(targets[0])))
+
+
+class GramStatistic:
+    """Gram matrices (channel correlations), with one of ``STYLE_NORMALIZATIONS``; Gatys et al.'s statistic."""
+
+    name = "gram"
+
+    def __init__(self, normalization: str = "d2l"):
+        if normalization not in STYLE_NORMALIZATIONS:
+            raise ValueError(f"unknown Gram normalization {normalization!r}")
+        self.normalization = normalization
+
+    def target(self, features: torch.Tensor) -> Target:
+        return (gram_matrix(features, self.normalization),)
+
+    def prepare(self, target: Target) -> Target:
+        return target
+
+    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor:
+        return style_loss(features, prepared[0], self.normalization)
+
+
+class MeanCovarianceStatistic:
+    """The activations as a Gaussian (channel mean and covariance), compared by the squared Wasserstein-2
+    distance between Gaussians, the style loss of crowsonkb/style-transfer-pytorch:
+
+        W2^2 = ||m - m_t||^2 + tr(C) + tr(C_t) - 2 tr((C_t^1/2 C C_t^1/2)^1/2)
+
+    The target is (mean, second raw moment E[x x^T]): raw moments blend linearly, covariances do not.
+    ``relative`` divides by the target's E||x||^2 (so 0 is a match and 1 the distance to a black image, like
+    the relative Gram distance); the other normalizations divide by the channel count.
+    """
+
+    name = "meancov"
+
+    def __init__(self, normalization: str = "relative"):
+        if normalization not in STYLE_NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {normalization!r}")
+        self.normalization = normalization
+
+    def target(self, features: torch.Tensor) -> Target:
+        _, channels, height, width = features.shape
+        flat = features.reshape(channels, height * width)
+        return flat.mean(dim=1), flat @ flat.T / (height * width)
+
+    def prepare(self, target: Target) -> Target:
+        mean, second_moment = target
+        covariance = second_moment - torch.outer(mean, mean)
+        values, vectors = torch.linalg.eigh(covariance)
+        root = vectors @ torch.diag(values.clamp_min(0.0).sqrt()) @ vectors.T
+        scale = second_moment.trace() if self.normalization == "relative" else torch.tensor(float(mean.numel()))
+        return mean, covariance, root, scale.clamp_min(1e-12)
+
+    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor:
+        target_mean, target_covariance, target_root, scale = prepared
+        mean, second_moment = self.target(features)
+        covariance = second_moment - torch.outer(mean, mean)
+        cross = target_root @ covariance @ target_root
+        eigenvalues = torch.linalg.eigvalsh(0.5 * (cross + cross.T))
+        # sqrt has an infinite slope at 0: directions with (almost) no variance are left out of the gradient.
+        floor = 1e-6 * eigenvalues.detach().abs().max().clamp_min(1e-12)
+        trace_root = torch.where(eigenvalues > floor, eigenvalues.clamp_min(floor).sqrt(), 0.0).sum()
+        squared = ((mean - target_mean).square().sum() + covariance.trace() + target_covariance.trace()
+                   - 2.0 * trace_root)
+        return squared.clamp_min(0.0) / scale
+
+
+def style_statistic(kind: str, normalization: str) -> StyleStatistic:
+    """The statistic named ``kind`` (one of ``STYLE_STATISTICS``) with a normalization."""
+    if kind == "gram":
+        return GramStatistic(normalization)
+    if kind == "meancov":
+        return MeanCovarianceStatistic(normalization)
+    raise ValueError(f"unknown style statistic {kind!r}: choose one of {', '.join(STYLE_STATISTICS)}")
+
+
+# -- loss terms ---------------------------------------------------------------------------------------------
+
+Features = Mapping[str, torch.Tensor]
+WeightedLayers = Sequence[tuple[str, float]]
+
+
+class LossTerm(Protocol):
+    """One weighted term of the objective: reads the activations of ``layers`` and returns a scalar."""
+
+    layers: tuple[str, ...]
+
+    def __call__(self, features: Features) -> torch.Tensor: ...
+
+
+class ContentLoss:
+    """``weight`` times the per-layer-weighted distance of activations to the content image's."""
+
+    def __init__(self, targets: Mapping[str, torch.Tensor], layers: WeightedLayers, weight: float,
+                 reduction: str = "mean"):
+        self.targets, self.weighted_layers, self.weight, self.reduction = targets, list(layers), weight, reduction
+        self.layers = tuple(name for name, _ in self.weighted_layers)
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * sum(layer_weight * content_loss(features[name], self.targets[name], self.reduction)
+                                 for name, layer_weight in self.weighted_layers)
+
+
+class StyleLoss:
+    """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets."""
+
+    def __init__(self, statistic: StyleStatistic, targets: Mapping[str, Target], layers: WeightedLayers,
+                 weight: float):
+        self.statistic, self.targets, self.weighted_layers, self.weight = statistic, targets, list(layers), weight
+        self.layers = tuple(name for name, _ in self.weighted_layers)
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * sum(layer_weight * self.statistic.distance(features[name], self.targets[name])
+                                 for name, layer_weight in self.weighted_layers)
+
+
+class TotalVariationLoss:
+    """``weight`` times the total variation of the image the network sees (its preprocessed input)."""
+
+    layers = (INPUT_LAYER,)
+
+    def __init__(self, weight: float, kind: str = "d2l", beta: float = 1.25):
+        self.weight, self.kind, self.beta = weight, kind, beta
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * tv_loss(features[INPUT_LAYER], self.kind, self.beta)
+
+
+def total_loss(terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The quantity minimized: the sum of the named terms."""
+    return sum(terms.values())

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence, Union
 
 from .errors import OptionError
 from .layers import MODELS, parse_weighted_layers
-from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, TV_KINDS
+from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
 from .images import DEFAULT_MAX_INPUT_PIXELS
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
@@ -44,6 +44,7 @@ class Options:
     tv_weight: float = 0.0
     content_reduction: str = "mean"
     style_normalization: str = "d2l"
+    style_loss: str = "gram"  # the style statistic: "gram" (Gatys) or "meancov" (mean and covariance, W2)
     tv_kind: str = "d2l"
     tv_beta: float = 1.25
     init: str = "content"
@@ -85,11 +86,12 @@ class Options:
         if self.lr_decay <= 0:
             raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
         for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
-                              ("style_normalization", STYLE_NORMALIZATIONS), ("tv_kind", TV_KINDS),
+                              ("style_normalization", STYLE_NORMALIZATIONS), ("style_loss", STYLE_STATISTICS),
+                              ("tv_kind", TV_KINDS),
                               ("device", DEVICES), ("pooling", ("max", "avg")),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES)):
             if getattr(self, name) not in allowed:
-                raise OptionError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}, "
+                raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
         if self.init not in INIT_KINDS and not Path(self.init).is_file():
             raise OptionError(f"init must be content, uniform, normal, mean or an image file; {self.init!r} is none")
@@ -129,23 +131,23 @@ class Options:
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise OptionError(f"{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+        raise OptionError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_float(name: str, value: Any) -> None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise OptionError(f"{name.replace('_', '-')} must be a number, got {value!r}") from None
+        raise OptionError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or number < 0:
-        raise OptionError(f"{name.replace('_', '-')} must be a finite number >= 0, got {value!r}")
+        raise OptionError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int, minimum: int) -> list[int]:
     """One value per stage: a single number is repeated; a list must have one entry per stage."""
     values = [value] * stages if isinstance(value, int) and not isinstance(value, bool) else list(value)
     if len(values) != stages:
-        raise OptionError(f"{name.replace('_', '-')} has {len(values)} values for {stages} scales")
+        raise OptionError(f"{name} has {len(values)} values for {stages} scales")
     for item in values:
         _check_int(name, item, minimum)
     return [int(item) for item in values]
@@ -197,14 +199,13 @@ def _check_conflicts(options: Options, given: dict) -> None:
     """Options that were asked for explicitly but would silently do nothing."""
     adam_only = sorted({"lr", "lr_decay", "lr_decay_every"} & set(given))
     if "adam" not in options.stage_optimizers() and adam_only:
-        flags = ", ".join("--" + name.replace("_", "-") for name in adam_only)
-        raise OptionError(f"{flags} set the Adam step size; L-BFGS finds its own with a line search (drop it)")
+        raise OptionError(f"{', '.join(adam_only)} set the Adam step size; L-BFGS finds its own (drop it)")
     lbfgs_only = sorted({"line_search", "lbfgs_history"} & set(given))
     if "lbfgs" not in options.stage_optimizers() and lbfgs_only:
-        flags = ", ".join("--" + name.replace("_", "-") for name in lbfgs_only)
-        raise OptionError(f"{flags} set L-BFGS, but no scale uses it (add --optimizer lbfgs, or drop it)")
+        raise OptionError(f"{', '.join(lbfgs_only)} set L-BFGS, but no scale uses it (set optimizer to lbfgs, "
+                          f"or drop it)")
     if "tv_beta" in given and options.tv_kind != "keras":
-        raise OptionError("--tv-beta applies to --tv-kind keras only")
+        raise OptionError("tv_beta applies to tv_kind 'keras' only")
 
 
 def _respread(value: Union[int, list], stages: int) -> Union[int, list]:

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import torch
 
+from .losses import blend_targets
+
 
 @dataclass(frozen=True)
 class ColorStatistics:
@@ -32,9 +34,12 @@ def color_statistics(rgb: torch.Tensor) -> ColorStatistics:
 
 
 def blend_color_statistics(stats: Sequence[ColorStatistics], weights: Sequence[float]) -> ColorStatistics:
-    """Statistics of the mixture of several images' pixels, image i drawn with probability ``weights[i]``."""
-    mean = sum(w * s.mean for s, w in zip(stats, weights))
-    second_moment = sum(w * (s.covariance + torch.outer(s.mean, s.mean)) for s, w in zip(stats, weights))
+    """Statistics of the mixture of several images' pixels, image i drawn with probability ``weights[i]``.
+
+    Means and second raw moments mix linearly (covariances do not): the same blend as the style targets.
+    """
+    raw = [(s.mean, s.covariance + torch.outer(s.mean, s.mean)) for s in stats]
+    mean, second_moment = blend_targets(raw, weights)
     return ColorStatistics(mean, second_moment - torch.outer(mean, mean))
 
 

@@ -21,55 +21,61 @@ import torch.nn.functional as F
 
 from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image
-from .losses import gram_matrix
+from .losses import GramStatistic, Target, blend_targets
 from .weights import VGGWeights, load_weights
 
 SCORE_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 SCORE_CONTENT_LAYER = "relu4_2"
 STRUCTURE_SIZE = 256
+# (c h w)-normalized Grams compared relatively: the distance is the square of the relative style loss.
+SCORE_STATISTIC = GramStatistic("relative")
 
 
 class QualityJudge:
     """Scores images against one content image and its style image(s)."""
 
     def __init__(self, content: ImageLike, styles: Sequence[ImageLike], blend: Optional[Sequence[float]] = None,
-                 weights: Optional[VGGWeights] = None):
-        self.network = VGGFeatures(weights or load_weights(), SCORE_STYLE_LAYERS + (SCORE_CONTENT_LAYER,))
+                 weights: Optional[VGGWeights] = None, network: Optional[VGGFeatures] = None):
+        if network is None:
+            network = VGGFeatures(weights or load_weights(), SCORE_STYLE_LAYERS + (SCORE_CONTENT_LAYER,))
+        self.network = network
         self.content = load_image(content, "content image")
         self.styles = [load_image(style, "style image") for style in styles]
         blend = list(blend or [1.0] * len(self.styles))
         self.blend = [w / sum(blend) for w in blend]
-        self._grams: dict[int, dict[str, torch.Tensor]] = {}
+        self._targets: dict[int, dict[str, Target]] = {}
 
     @torch.no_grad()
     def _features(self, image, long_side: int) -> dict[str, torch.Tensor]:
         shape = fit_long_side(image.width, image.height, long_side)
-        return self.network(image_to_tensor(image, shape))
+        return self.network(image_to_tensor(image, shape), SCORE_STYLE_LAYERS, "max")
 
     @torch.no_grad()
-    def _target_grams(self, long_side: int) -> dict[str, torch.Tensor]:
-        """Blended style Grams at one size, computed once per size however many results are scored."""
-        if long_side not in self._grams:
-            style_features = [self._features(style, long_side) for style in self.styles]
-            self._grams[long_side] = {
-                layer: sum(w * gram_matrix(f[layer]) for w, f in zip(self.blend, style_features))
+    def _style_targets(self, long_side: int) -> dict[str, Target]:
+        """Blended style targets at one size, computed once per size however many results are scored."""
+        if long_side not in self._targets:
+            per_style = [self._features(style, long_side) for style in self.styles]
+            self._targets[long_side] = {
+                layer: SCORE_STATISTIC.prepare(blend_targets([SCORE_STATISTIC.target(f[layer]) for f in per_style],
+                                                             self.blend))
                 for layer in SCORE_STYLE_LAYERS
             }
-        return self._grams[long_side]
+        return self._targets[long_side]
 
     @torch.no_grad()
     def style_distance(self, result: ImageLike, long_side: int) -> float:
         result_features = self._features(load_image(result), long_side)
-        distances = [((gram_matrix(result_features[layer]) - target).norm() / target.norm()).item()
-                     for layer, target in self._target_grams(long_side).items()]
+        distances = [SCORE_STATISTIC.distance(result_features[layer], target).sqrt().item()
+                     for layer, target in self._style_targets(long_side).items()]
         return sum(distances) / len(distances)
 
     @torch.no_grad()
     def content_distance(self, result: ImageLike) -> float:
         image = load_image(result)
         shape = (image.height, image.width)
-        result_features = self.network(image_to_tensor(image))[SCORE_CONTENT_LAYER]
-        content_features = self.network(image_to_tensor(self.content, shape))[SCORE_CONTENT_LAYER]
+        layers = (SCORE_CONTENT_LAYER,)
+        result_features = self.network(image_to_tensor(image), layers, "max")[SCORE_CONTENT_LAYER]
+        content_features = self.network(image_to_tensor(self.content, shape), layers, "max")[SCORE_CONTENT_LAYER]
         return ((result_features - content_features).norm() / content_features.norm()).item()
 
     @torch.no_grad()

@@ -14,7 +14,21 @@ from .errors import OutputError
 from .files import atomic_write
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
-HISTORY_FIELDS = ("step", "stage", "height", "width", "iteration", "content", "style", "tv", "total", "lr", "elapsed")
+# The loss terms (content, style, tv, ... whatever the run's objective had) sit between these.
+LEADING_FIELDS = ("step", "stage", "height", "width", "iteration")
+TRAILING_FIELDS = ("total", "lr", "elapsed")
+
+
+def history_fields(history: Sequence[dict]) -> list[str]:
+    """The columns of a history: the fixed ones around every loss term that appears, in order of appearance."""
+    fixed = set(LEADING_FIELDS + TRAILING_FIELDS)
+    terms = dict.fromkeys(key for row in history for key in row if key not in fixed)
+    return [*LEADING_FIELDS, *terms, *TRAILING_FIELDS]
+
+
+def loss_terms(history: Sequence[dict]) -> list[str]:
+    """The names of the loss terms a history logged."""
+    return history_fields(history)[len(LEADING_FIELDS):-len(TRAILING_FIELDS)]
 
 
 def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
@@ -24,7 +38,7 @@ def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
         text = json.dumps(list(history), indent=1)
     elif suffix == ".csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=history_fields(history), lineterminator="\n")
         writer.writeheader()
         writer.writerows(history)
         text = buffer.getvalue()
@@ -34,7 +48,7 @@ def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
 
 
 def plot_losses(history: Sequence[dict], path: str | os.PathLike, title: str = "impasto losses") -> Path:
-    """Content, style and TV loss over iterations (log scale), with each change of scale marked."""
+    """Every loss term and the total over iterations (log scale), with each change of scale marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,11 +56,13 @@ def plot_losses(history: Sequence[dict], path: str | os.PathLike, title: str = "
 
     steps = [row["step"] for row in history]
     figure, axes = pyplot.subplots(figsize=(8, 4.5), dpi=100)
-    for key, color in (("content", "tab:blue"), ("style", "tab:orange"), ("tv", "tab:green"), ("total", "black")):
-        values = [row[key] for row in history]
+    colors = iter(pyplot.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
+    for key in (*loss_terms(history), "total"):
+        values = [row.get(key, 0.0) for row in history]
         if any(value > 0 for value in values):
-            axes.plot(steps, values, label=key, color=color, linewidth=1.6 if key == "total" else 1.2,
-                      linestyle=":" if key == "total" else "-")
+            total = key == "total"
+            axes.plot(steps, values, label=key, color="black" if total else next(colors),
+                      linewidth=1.6 if total else 1.2, linestyle=":" if total else "-")
     axes.set_yscale("log")
     stage_starts = [row for i, row in enumerate(history) if i == 0 or row["stage"] != history[i - 1]["stage"]]
     for row in stage_starts:

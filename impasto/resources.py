@@ -46,5 +46,5 @@ def check_memory(shape: tuple[int, int], device: torch.device) -> None:
     largest_side = int(0.98 * math.sqrt(largest_pixels / aspect)) // 16 * 16
     raise ResourceError(
         f"{width}x{height} needs about {needed / 1024**3:.1f} GB of memory but {available / 1024**3:.1f} GB "
-        f"are available on {device.type}; the largest size that fits is about --size {largest_side}"
+        f"are available on {device.type}; the largest output size that fits is about {largest_side} px"
     )

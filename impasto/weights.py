@@ -98,7 +98,7 @@ def load_weights(path: str | Path | None = None, model: str | None = None) -> VG
     if path is None:
         if model not in (None, "vgg19"):
             raise WeightsError(
-                f"no bundled {model} weights: the bundled network is VGG-19. Pass --weights with a torchvision "
+                f"no bundled {model} weights: the bundled network is VGG-19. Give weights: a torchvision "
                 f"file (e.g. ~/.cache/torch/hub/checkpoints/vgg16-397923af.pth) or a Keras "
                 f"{model}_weights_tf_dim_ordering_tf_kernels_notop.h5 file"
             )
@@ -111,7 +111,7 @@ def load_weights(path: str | Path | None = None, model: str | None = None) -> VG
     else:
         weights = load_torchvision(path)
     if model is not None and weights.model != model:
-        raise WeightsError(f"{path.name} holds {weights.model} weights, but --model {model} was asked for")
+        raise WeightsError(f"{path.name} holds {weights.model} weights, but model {model} was asked for")
     return weights
 
 

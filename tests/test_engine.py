@@ -117,7 +117,7 @@ def test_transparent_content_keeps_alpha(vgg19_weights):
 
 
 def test_vgg16_needs_weights_and_runs_with_a_keras_file(tmp_path):
-    with pytest.raises(WeightsError, match="--weights"):
+    with pytest.raises(WeightsError, match="Give weights"):
         Stylizer(gradient_image(64, 64), stripes_image(40, 40), resolve_options("keras-blog"))
     h5py = pytest.importorskip("h5py")
     from tests.test_weights import random_convs
@@ -174,18 +174,40 @@ def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     options = dict(size=400, scales=2, min_size=100, iterations=[1, 1], style_octaves=2, seed=0)
     stylizer = Stylizer(content, style, resolve_options(**{**SMALL, **options}), weights=vgg19_weights)
     # Only the 400 px scale has a half size (200 px) above the 192 px floor; the 100 px scale has none.
-    assert stylizer._style_octaves(stylizer.stages[0]) == []
-    octaves = stylizer._style_octaves(stylizer.stages[1])
-    assert len(octaves) == 1 and octaves[0].content_layers == [] and octaves[0].tv_weight == 0
+    coarse, fine = (stylizer.stage_objective(stage) for stage in stylizer.stages)
+    assert [(term.name, term.downsample) for term in coarse.terms] == [("content", 1), ("style", 1)]
+    assert [(term.name, term.downsample) for term in fine.terms] == [("content", 1), ("style", 1), ("style", 2)]
     rgb = stylizer._initial_rgb(stylizer.stages[1], None)
-    loss_fn = stylizer._stage_loss(stylizer.stages[1])
-    single = stylizer._evaluate(rgb, loss_fn)
-    stylizer._octave_losses = octaves
-    both = stylizer._evaluate(rgb, loss_fn)
+    both = fine(rgb)
+    assert list(both) == ["content", "style"]
     half = F.avg_pool2d(rgb, 2)
-    features = stylizer.network(half)
-    octave_terms = octaves[0](features, half)
-    assert octave_terms.content.item() == 0 and octave_terms.tv.item() == 0
-    expected = octave_terms.style
-    assert torch.allclose(both.style, single.style + expected, rtol=1e-5)
-    assert torch.equal(both.content, single.content)
+    octave = fine.terms[2].loss
+    expected = octave(stylizer.network(half, octave.layers))
+    full = fine.terms[1].loss(stylizer.network(rgb, fine.terms[1].loss.layers))
+    assert torch.allclose(both["style"], full + expected, rtol=1e-5)
+
+
+def test_a_loaded_network_and_an_in_memory_init_image(vgg19_weights):
+    from impasto import load_network
+
+    network = load_network()
+    content, style = gradient_image(96, 64), stripes_image(80, 80)
+    init = Image.new("RGB", (30, 20), (0, 0, 255))
+    stylizer = Stylizer(content, style, resolve_options(**{**SMALL, "iterations": 1, "lr": 1e-6, "init_palette": "content"}),
+                        network=network, init_image=init)
+    assert stylizer.network is network
+    assert np.asarray(stylizer.run())[..., 2].mean() > 250
+    # The same network serves a run with other layers; the result equals a run on its own network.
+    options = resolve_options(**{**SMALL, "iterations": 3, "seed": 0, "style_layers": "relu1_1,relu2_1"})
+    shared = Stylizer(content, style, options, network=network).run()
+    alone = Stylizer(content, style, options, weights=vgg19_weights).run()
+    assert np.array_equal(np.asarray(shared), np.asarray(alone))
+    with pytest.raises(OptionError, match="init image was given too"):
+        Stylizer(content, style, resolve_options(**SMALL, init="uniform"), network=network, init_image=init)
+
+
+def test_meancov_style_loss_runs_and_lowers_its_term(vgg19_weights):
+    stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, style_loss="meancov",
+                      iterations=15, seed=0)
+    assert stylizer.statistic.name == "meancov"
+    assert stylizer.history[-1]["style"] < 0.6 * stylizer.history[0]["style"]

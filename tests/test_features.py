@@ -1,4 +1,7 @@
+import pytest
 import torch
+
+from impasto.errors import OptionError
 
 from impasto.features import VGGFeatures
 from impasto.layers import layer_names
@@ -6,9 +9,23 @@ from impasto.layers import layer_names
 
 def test_network_is_cut_after_the_deepest_layer(vgg19_weights):
     shallow = VGGFeatures(vgg19_weights, ["relu1_1"])
-    assert len(shallow.stack) == 2
+    assert list(shallow.convs) == ["conv1_1"]
     default = VGGFeatures(vgg19_weights, ["relu4_2", "relu1_1", "relu3_1"])
-    assert len(default.stack) == layer_names("vgg19").index("relu4_2") + 1
+    assert default.names == layer_names("vgg19")[: layer_names("vgg19").index("relu4_2") + 1]
+    assert len(default.convs) == 10 and len(VGGFeatures(vgg19_weights).convs) == 16
+
+
+def test_a_whole_network_serves_any_layers_and_a_cut_one_refuses_deeper(vgg19_weights):
+    image = torch.rand(1, 3, 32, 32)
+    whole = VGGFeatures(vgg19_weights)
+    assert set(whole(image, ["relu2_1", "relu1_1"])) == {"relu2_1", "relu1_1"}
+    assert torch.allclose(whole(image, ["relu3_1"])["relu3_1"], VGGFeatures(vgg19_weights, ["relu3_1"])(image)["relu3_1"])
+    # Pooling has no weights: a call may ask for average pooling from a max-pooling network.
+    averaged = whole(image, ["relu2_1"], "avg")["relu2_1"]
+    assert torch.allclose(averaged, VGGFeatures(vgg19_weights, ["relu2_1"], "avg")(image)["relu2_1"])
+    assert not torch.allclose(averaged, whole(image, ["relu2_1"])["relu2_1"])
+    with pytest.raises(OptionError, match="cut after relu2_1"):
+        VGGFeatures(vgg19_weights, ["relu2_1"])(image, ["relu3_1"])
 
 
 def test_one_pass_returns_each_requested_activation(vgg19_weights):

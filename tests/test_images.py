@@ -91,3 +91,20 @@ def test_save_by_extension_with_metadata(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert png.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_pixel_limit_is_ours_and_pillows_guard_is_only_ever_raised(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    Image.new("RGB", (40, 30)).save(path)
+    # As if Pillow's guard were 500 pixels: it would refuse this 1,200-pixel file (over twice the guard).
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)
+    with pytest.raises(ImageInputError, match="over the limit of 1,000"):
+        open_image(path, "content image", max_pixels=1000)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # raised to the limit asked for, not swapped back
+    rgb, _ = open_image(path, "content image", max_pixels=5000)
+    assert rgb.size == (40, 30) and Image.MAX_IMAGE_PIXELS == 5000
+    open_image(path, "content image", max_pixels=2000)
+    assert Image.MAX_IMAGE_PIXELS == 5000  # a stricter limit is enforced by us, not by lowering Pillow's
+    with pytest.raises(ImageInputError, match="over the limit of 100"):
+        open_image(path, "content image", max_pixels=100)

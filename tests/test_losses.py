@@ -1,6 +1,8 @@
 import torch
 
-from impasto.losses import LossTerms, StyleTransferLoss, content_loss, gram_matrix, style_loss, tv_loss
+from impasto.layers import INPUT_LAYER
+from impasto.losses import (ContentLoss, GramStatistic, MeanCovarianceStatistic, StyleLoss, TotalVariationLoss,
+                            blend_targets, content_loss, gram_matrix, style_loss, total_loss, tv_loss)
 
 # One 2-channel 2x2 activation, values chosen to keep hand arithmetic easy.
 X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [-1.0, 2.0]]]])
@@ -61,20 +63,62 @@ def test_gradients_match_finite_differences_in_double():
     assert torch.autograd.gradcheck(lambda t: tv_loss(t, "d2l"), (x,))
 
 
-def test_combined_loss_weights_each_part():
-    features = {"a": X, "b": X * 2}
+def test_terms_weight_each_layer_and_the_whole():
+    features = {"a": X, "b": X * 2, INPUT_LAYER: X}
     target_gram = gram_matrix(torch.zeros_like(X))
-    loss = StyleTransferLoss(
-        content_targets={"a": torch.zeros_like(X)}, style_grams={"b": target_gram},
-        content_layers=[("a", 2.0)], style_layers=[("b", 0.5)],
-        content_weight=3.0, style_weight=10.0, tv_weight=0.1,
-    )
-    terms = loss(features, X)
-    assert isinstance(terms, LossTerms)
-    assert torch.allclose(terms.content, torch.tensor(3.0 * 2.0 * 4.5))
-    assert torch.allclose(terms.style, 10.0 * 0.5 * style_loss(X * 2, target_gram))
-    assert torch.allclose(terms.tv, torch.tensor(0.1 * 1.5))
-    assert torch.allclose(terms.total, terms.content + terms.style + terms.tv)
+    content = ContentLoss({"a": torch.zeros_like(X)}, [("a", 2.0)], weight=3.0)
+    statistic = GramStatistic("d2l")
+    style = StyleLoss(statistic, {"b": statistic.prepare((target_gram,))}, [("b", 0.5)], weight=10.0)
+    tv = TotalVariationLoss(0.1)
+    assert content.layers == ("a",) and style.layers == ("b",) and tv.layers == (INPUT_LAYER,)
+    assert torch.allclose(content(features), torch.tensor(3.0 * 2.0 * 4.5))
+    assert torch.allclose(style(features), 10.0 * 0.5 * style_loss(X * 2, target_gram))
+    assert torch.allclose(tv(features), torch.tensor(0.1 * 1.5))
+    terms = {"content": content(features), "style": style(features)}
+    assert torch.allclose(total_loss(terms), terms["content"] + terms["style"])
+
+
+def test_blended_targets_are_the_mixtures_statistics():
+    first, second = torch.randn(1, 4, 3, 5), torch.randn(1, 4, 3, 5) + 1.0
+    together = torch.cat([first, second], dim=3)  # the two images' pixels as one population
+    for statistic in (GramStatistic("d2l"), MeanCovarianceStatistic()):
+        blended = blend_targets([statistic.target(first), statistic.target(second)], [0.5, 0.5])
+        for mixed, pooled in zip(blended, statistic.target(together)):
+            assert torch.allclose(mixed, pooled, atol=1e-5)
+    # Weights pick: (1, 0) is the first image's target.
+    assert torch.equal(blend_targets([(first,), (second,)], [1.0, 0.0])[0], first)
+
+
+def test_gram_statistic_is_the_gram_style_loss():
+    statistic = GramStatistic("gatys")
+    target = statistic.prepare(statistic.target(X * 3))
+    assert torch.equal(statistic.distance(X, target), style_loss(X, gram_matrix(X * 3, "gatys"), "gatys"))
+
+
+def test_mean_covariance_distance_by_hand():
+    # One channel: W2^2 between N(m, s^2) and N(m_t, s_t^2) is (m - m_t)^2 + (s - s_t)^2.
+    current = torch.tensor([[[[1.0, 3.0], [1.0, 3.0]]]])  # mean 2, variance 1
+    target_image = torch.tensor([[[[-2.0, 2.0], [-2.0, 2.0]]]])  # mean 0, variance 4
+    relative, per_channel = MeanCovarianceStatistic("relative"), MeanCovarianceStatistic("d2l")
+    mean, second_moment = relative.target(target_image)
+    assert torch.allclose(mean, torch.tensor([0.0])) and torch.allclose(second_moment, torch.tensor([[4.0]]))
+    # (2 - 0)^2 + (1 - 2)^2 = 5; relative divides by the target's E[x^2] = 4.
+    assert torch.allclose(per_channel.distance(current, per_channel.prepare((mean, second_moment))), torch.tensor(5.0))
+    assert torch.allclose(relative.distance(current, relative.prepare((mean, second_moment))), torch.tensor(1.25))
+    # Two independent channels: the per-channel distances add (then / 2 channels).
+    two = torch.cat([current, current * 0 + 7.0], dim=1)
+    target_two = torch.cat([target_image, target_image * 0 + 7.0], dim=1)
+    assert torch.allclose(per_channel.distance(two, per_channel.prepare(per_channel.target(target_two))),
+                          torch.tensor(5.0 / 2), atol=1e-4)
+    assert per_channel.distance(two, per_channel.prepare(per_channel.target(two))).item() < 1e-4
+
+
+def test_mean_covariance_gradient_matches_finite_differences():
+    torch.manual_seed(0)
+    statistic = MeanCovarianceStatistic("relative")
+    target = statistic.prepare(statistic.target(torch.randn(1, 3, 4, 5, dtype=torch.float64) * 2 + 1))
+    x = torch.randn(1, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: statistic.distance(t, target), (x,))
 
 
 def test_relative_content_and_style_by_hand():

@@ -3,7 +3,7 @@ import json
 
 from PIL import Image
 
-from impasto.reports import HISTORY_FIELDS, plot_losses, side_by_side, write_history
+from impasto.reports import history_fields, loss_terms, plot_losses, side_by_side, write_history
 
 HISTORY = [
     {"step": i + 1, "stage": 1 + (i >= 3), "height": 10, "width": 20, "iteration": i + 1, "content": 1.0 + i,
@@ -15,9 +15,18 @@ HISTORY = [
 def test_history_csv_and_json(tmp_path):
     write_history(HISTORY, tmp_path / "h.csv")
     rows = list(csv.DictReader((tmp_path / "h.csv").open()))
-    assert tuple(rows[0]) == HISTORY_FIELDS and len(rows) == 6 and float(rows[2]["style"]) == 100.0 / 3
+    assert list(rows[0]) == ["step", "stage", "height", "width", "iteration", "content", "style", "tv", "total",
+                             "lr", "elapsed"]
+    assert len(rows) == 6 and float(rows[2]["style"]) == 100.0 / 3
     write_history(HISTORY, tmp_path / "h.json")
     assert json.loads((tmp_path / "h.json").read_text()) == HISTORY
+
+
+def test_columns_follow_the_runs_loss_terms():
+    rows = [{"step": 1, "stage": 1, "height": 1, "width": 1, "iteration": 1, "style": 2.0, "temporal": 1.0,
+             "total": 3.0, "lr": 0.1, "elapsed": 0.0}]
+    assert loss_terms(rows) == ["style", "temporal"]
+    assert history_fields(rows)[5:7] == ["style", "temporal"] and history_fields(rows)[-3:] == ["total", "lr", "elapsed"]
 
 
 def test_plot_is_a_png(tmp_path):

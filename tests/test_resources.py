@@ -19,7 +19,7 @@ def test_refusal_names_a_size_that_fits():
     check_memory((341, 512), cpu)
     with pytest.raises(ResourceError) as refused:
         check_memory((100_000, 150_000), cpu)
-    side = int(re.search(r"--size (\d+)", str(refused.value)).group(1))
+    side = int(re.search(r"about (\d+) px", str(refused.value)).group(1))
     fitting = (round(side * 2 / 3), side)
     assert estimate_bytes(fitting[0] * fitting[1]) <= available_bytes(cpu)
     # Not far below what fits either: 15% more on each side would not.

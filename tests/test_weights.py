@@ -92,7 +92,7 @@ def test_torchvision_state_dict(tmp_path, model):
     first = conv_layer_names(model)[0]
     assert torch.equal(weights.convs[first][0], torch.from_numpy(convs[0][0]))
     assert torch.equal(weights.convs["conv5_3"][1], torch.from_numpy(convs[conv_layer_names(model).index("conv5_3")][1]))
-    with pytest.raises(WeightsError, match="--model"):
+    with pytest.raises(WeightsError, match="model vgg"):
         load_weights(path, model="vgg19" if model == "vgg16" else "vgg16")
 
 
@@ -139,5 +139,5 @@ def test_bad_weight_files(tmp_path):
 
 
 def test_no_bundled_vgg16():
-    with pytest.raises(WeightsError, match="--weights"):
+    with pytest.raises(WeightsError, match="Give weights"):
         load_weights(model="vgg16")

@@ -1,0 +1,60 @@
+import math
+
+import pytest
+import torch
+
+from impasto.errors import NumericalError
+from impasto.optimizers import adam, lbfgs
+from impasto.weights import CAFFE
+
+TARGET = torch.full((1, 3, 4, 4), 0.25)
+
+
+def squared_distance(rgb):
+    return {"fit": (rgb - TARGET).square().sum(), "nudge": 0.0 * rgb.sum()}
+
+
+def test_adam_reports_every_step_and_moves_towards_the_minimum():
+    steps = []
+    start = torch.full((1, 3, 4, 4), 0.9)
+    result = adam(start, squared_distance, 40, lambda step: steps.append(step) and False, lambda i: 0.2)
+    assert [step.iteration for step in steps] == list(range(1, 41))
+    assert set(steps[0].terms) == {"fit", "nudge"} and math.isclose(steps[0].total, 48 * 0.65**2, rel_tol=1e-5)
+    assert steps[-1].total < 0.2 * steps[0].total and (result - TARGET).abs().max() < 0.15
+
+
+def test_a_callback_returning_true_stops_the_scale():
+    seen = []
+    adam(torch.rand(1, 3, 4, 4), squared_distance, 50, lambda step: seen.append(step.iteration) or len(seen) == 3,
+         lambda i: 0.05)
+    assert seen == [1, 2, 3]
+    seen.clear()
+    lbfgs(torch.rand(1, 3, 4, 4), squared_distance, 50, lambda step: seen.append(step.iteration) or len(seen) == 2,
+          CAFFE)
+    assert seen == [1, 2]
+
+
+def test_lbfgs_in_network_units_returns_its_best_iterate():
+    totals = []
+    result = lbfgs(torch.full((1, 3, 4, 4), 0.9), squared_distance, 20, lambda s: totals.append(s.total) and False,
+                   CAFFE, history_size=10, line_search="strong_wolfe")
+    assert len(totals) <= 20 and min(totals) < 1e-6
+    assert torch.allclose(result, TARGET, atol=1e-3)
+
+
+def test_a_loss_that_is_never_finite_is_an_error_and_a_later_nan_rolls_back():
+    with pytest.raises(NumericalError, match="first iteration at scale 1"):
+        adam(torch.rand(1, 3, 4, 4), lambda rgb: {"x": rgb.sum() * math.inf}, 5, lambda s: False, lambda i: 0.1,
+             " at scale 1")
+    calls = []
+
+    def sometimes_nan(rgb):
+        calls.append(1)
+        value = (rgb - TARGET).square().sum()
+        return {"fit": value * math.nan if len(calls) == 3 else value}
+
+    steps = []
+    with pytest.warns(UserWarning, match="rolled back"):
+        adam(torch.full((1, 3, 4, 4), 0.9), sometimes_nan, 6, lambda s: steps.append(s) and False, lambda i: 0.05)
+    # The NaN evaluation is not reported; the others are, and all are finite.
+    assert len(steps) == 5 and all(math.isfinite(step.total) for step in steps)
