@@ -17,6 +17,7 @@ from .images import ImageLike, output_format, save_image
 from .options import resolve_options
 from .presets import DEFAULT_PRESET
 from .reports import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
+from .timelapse import Timelapse, default_interval, timelapse_format
 
 PathLike = str | os.PathLike
 
@@ -32,6 +33,9 @@ def stylize(
     side_by_side: Optional[PathLike] = None,
     snapshots: Optional[PathLike] = None,
     save_every: int = 0,
+    timelapse: Optional[PathLike] = None,
+    timelapse_every: int = 0,
+    style_masks: Optional[Sequence[ImageLike]] = None,
     callback: Optional[Callable[[Progress], None]] = None,
     on_start: Optional[Callable[[Stylizer], None]] = None,
     network: Optional[VGGFeatures] = None,
@@ -48,13 +52,17 @@ def stylize(
 
     ``network`` (``impasto.load_network()``) shares one loaded VGG between runs; ``init_image`` is an image
     (path, PIL image or array) to start from, used as it is unless ``init_palette="style"`` is given.
+    ``style_masks`` (one per style image, the content's aspect ratio) say where each style paints.
+    ``snapshots`` (a folder) receives the current image every ``save_every`` iterations; ``timelapse``
+    (.gif, .webp or .png) an animation of the painting forming, a frame every ``timelapse_every``
+    iterations (0: about 100 frames in all), ending on the result.
     """
     if init_image is not None:
         options.setdefault("init_palette", "content")
     resolved = resolve_options(preset, **options)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    inputs = (content, *styles, resolved.init, init_image)
-    for path in (output, plot, history, side_by_side):
+    inputs = (content, *styles, resolved.init, init_image, *(style_masks or ()))
+    for path in (output, plot, history, side_by_side, timelapse):
         if path is not None:
             check_writable(path, inputs)
     for path in (output, side_by_side):
@@ -68,25 +76,36 @@ def stylize(
         if Path(snapshots).exists() and not Path(snapshots).is_dir():
             raise OptionError(f"snapshots {str(snapshots)!r} is a file, not a folder")
         check_writable(Path(snapshots) / "snapshot.png" if Path(snapshots).is_dir() else snapshots, inputs)
+    if timelapse is not None:
+        timelapse_format(timelapse)
+    if timelapse_every < 0:
+        raise OptionError(f"timelapse_every must be >= 0, got {timelapse_every}")
+    if timelapse_every and timelapse is None:
+        raise OptionError("timelapse_every needs a timelapse file to say where the frames go")
     if save_every < 0:
-        raise OptionError(f"save-every must be >= 0, got {save_every}")
+        raise OptionError(f"save_every must be >= 0, got {save_every}")
     if save_every and snapshots is None:
         raise OptionError("save_every needs a snapshots folder to say where the snapshots go")
 
     def on_progress(progress: Progress) -> None:
         if save_every and snapshots is not None and progress.step % save_every == 0:
-            save_image(stylizer.best_image(), Path(snapshots) / f"step_{progress.step:05d}.png")
+            save_image(stylizer.current_image(), Path(snapshots) / f"step_{progress.step:05d}.png")
+        if movie is not None and (progress.step - 1) % frame_every == 0:
+            movie.add(stylizer.current_image())
         if callback is not None:
             callback(progress)
 
-    stylizer = Stylizer(content, styles, resolved, network=network, init_image=init_image, callback=on_progress)
+    stylizer = Stylizer(content, styles, resolved, network=network, init_image=init_image, style_masks=style_masks,
+                        callback=on_progress)
+    movie = Timelapse(timelapse) if timelapse is not None else None
+    frame_every = timelapse_every or default_interval(stylizer.total_steps)
     if snapshots is not None:
         Path(snapshots).mkdir(exist_ok=True)
     if on_start is not None:
         on_start(stylizer)
     def save_best_so_far() -> tuple[Image.Image, list[Path]]:
         image = stylizer.best_image()
-        return image, _write_outputs(stylizer, image, output, plot, history, side_by_side, interrupted=True)
+        return image, _write_outputs(stylizer, image, output, plot, history, side_by_side, movie, interrupted=True)
 
     try:
         result = stylizer.run()
@@ -98,7 +117,7 @@ def stylize(
         _, saved = save_best_so_far()
         raise ResourceError(f"ran out of memory; try a smaller output size. Best image so far saved to "
                             f"{saved_to(saved)}") from None
-    _write_outputs(stylizer, result, output, plot, history, side_by_side, interrupted=False)
+    _write_outputs(stylizer, result, output, plot, history, side_by_side, movie, interrupted=False)
     return result
 
 
@@ -115,14 +134,19 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "impasto": __version__, "options": stylizer.options.to_dict(), "weights": stylizer.network.source,
         "stages": [{"shape": list(stage.shape), "iterations": stage.iterations} for stage in stylizer.stages],
         "init_image": "given" if stylizer.options.init == "content" and stylizer.init_image is not None else None,
+        "style_masks": [str(mask) if isinstance(mask, (str, os.PathLike)) else "in memory"
+                        for mask in stylizer.style_mask_sources] if stylizer.style_mask_sources else None,
         "steps_done": stylizer.step, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
 
 
 def _write_outputs(stylizer: Stylizer, image: Image.Image, output, plot, history, side_by_side,
-                   interrupted: bool) -> list[Path]:
+                   movie: Optional[Timelapse], interrupted: bool) -> list[Path]:
     saved = []
+    if movie is not None:
+        written = movie.save(final=image)
+        saved += [written] if written is not None else []
     if output is not None:
         saved.append(save_image(image, output, run_metadata(stylizer, interrupted)))
     if history is not None and stylizer.history:

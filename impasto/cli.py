@@ -60,11 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--min-size", type=int, help="long side of the first (coarsest) scale")
     size.add_argument("--iterations", type=_int_list, help="iterations per scale: one number or a list, e.g. 100,50,20")
     size.add_argument("--style-size", type=int, help="style images' long side at the output scale (default: --size)")
+    size.add_argument("--style-scale", type=float,
+                      help="style images' size relative to the output (0.5: finer strokes, 2: larger), as "
+                           "jcjohnson's -style_scale; instead of --style-size")
     size.add_argument("--max-input-pixels", type=int,
                       help="refuse input images larger than this (decompression-bomb guard; default 89478485)")
     size.add_argument("--style-octaves", type=int,
                       help="match the style on the image at 1, 1/2, 1/4... of its size (default preset: 2)")
     size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
+
+    control = parser.add_argument_group("artistic control")
+    control.add_argument("--preserve-colors", choices=["luminance", "histogram"],
+                         help="keep the photo's colours: luminance (paint the luminance, put the photo's chroma "
+                              "back) or histogram (recolour the paintings to the photo's palette first)")
+    control.add_argument("--style-mask", dest="style_masks", action="append", metavar="MASK",
+                         help="once per style image, in order: where that style paints (white: here, grey: a "
+                              "share, black: not here); the content's aspect ratio")
 
     network = parser.add_argument_group("network")
     network.add_argument("--model", choices=["vgg16", "vgg19"], help="network architecture")
@@ -111,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--log-every", type=int, help="log every N iterations into the history (default 1)")
     report.add_argument("--side-by-side", help="write content | style(s) | result in one image")
     report.add_argument("--save-every", type=int, default=0, help="save a snapshot every N iterations")
-    report.add_argument("--snapshots", help="folder for the snapshots")
+    report.add_argument("--snapshots", help="folder for the snapshots (the current image, every --save-every)")
+    report.add_argument("--timelapse", help="an animation of the painting forming: .gif, .webp or .png (APNG)")
+    report.add_argument("--timelapse-every", type=int, default=0,
+                        help="iterations between timelapse frames (default: about 100 frames in all)")
     report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=_version())
     return parser
@@ -187,7 +201,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             content, styles = args.images[0], args.images[1:]
         stylize(content, styles, preset=args.preset, output=args.output, plot=args.plot,
                 history=args.history, side_by_side=args.side_by_side, snapshots=args.snapshots,
-                save_every=args.save_every, callback=bar, **options)
+                save_every=args.save_every, timelapse=args.timelapse, timelapse_every=args.timelapse_every,
+                style_masks=args.style_masks, callback=bar, **options)
     except Interrupted as interrupted:
         bar.close()
         print(f"impasto: {interrupted}", file=sys.stderr)

@@ -24,7 +24,7 @@ from .losses import ContentLoss, StyleLoss, TotalVariationLoss, blend_targets, s
 from .objective import NamedTerm, Objective
 from .optimizers import Step, adam, lbfgs
 from .options import INIT_KINDS, Options, resolve_options
-from .palette import blend_color_statistics, color_statistics, match_colors
+from .palette import blend_color_statistics, color_statistics, luminance_image, match_colors, with_chroma
 from .resources import check_memory
 from .schedule import Stage, learning_rate, plan_stages
 from .weights import load_weights
@@ -82,7 +82,8 @@ class Stylizer:
 
     Images may be paths, PIL images or arrays. ``network`` (from ``load_network``) lets many runs share one
     loaded VGG; ``weights`` a loaded ``VGGWeights``; ``init_image`` an image to start from instead of
-    ``options.init``.
+    ``options.init``; ``style_masks``, one per style image, where each style paints (white: here; grey: a
+    share; black: not here).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class Stylizer:
         weights=None,
         network: Optional[VGGFeatures] = None,
         init_image: Optional[ImageLike] = None,
+        style_masks: Optional[Sequence[ImageLike]] = None,
         callback: Optional[Callable[[Progress], None]] = None,
         **overrides,
     ):
@@ -113,6 +115,11 @@ class Stylizer:
         if len(blend) != len(self.style_images):
             raise OptionError(f"style_blend has {len(blend)} weights for {len(self.style_images)} style images")
         self.style_blend = [w / sum(blend) for w in blend]
+        self.style_mask_sources = list(style_masks) if isinstance(style_masks, (list, tuple)) else \
+            ([style_masks] if style_masks is not None else None)
+        self.style_masks = self._open_masks(self.style_mask_sources, limit)
+        # What the losses see: the user's images, or their luminance / recoloured versions (preserve_colors).
+        self.painted_content, self.painted_styles = self._painted_images()
         self.init_image = None
         if init_image is not None:
             if options.init != "content":
@@ -144,6 +151,7 @@ class Stylizer:
         # Both hold RGB (0..1, unclipped), whatever units the stage's optimizer moves.
         self._best: Optional[tuple[float, torch.Tensor]] = None  # (loss, image) of the current stage
         self._result: Optional[torch.Tensor] = None  # image at the end of the latest finished stage
+        self._current: Optional[torch.Tensor] = None  # the latest evaluated image
         self.generator = torch.Generator()
         self.generator.manual_seed(options.seed if options.seed is not None else torch.seed())
 
@@ -190,9 +198,22 @@ class Stylizer:
         elif self._result is not None:
             rgb = self._result
         else:
-            rgb = image_to_tensor(self.content_image, self.output_shape)
+            return self._output_image(image_to_tensor(self.painted_content, self.output_shape))
+        return self._output_image(rgb)
+
+    def current_image(self) -> Image.Image:
+        """The image the optimizer evaluated last (not necessarily the best), at the output size."""
+        if self._current is None:
+            return self.best_image()
+        return self._output_image(self._current)
+
+    def _output_image(self, rgb: torch.Tensor) -> Image.Image:
+        """An iterate as the user gets it: at the output size, with the photo's colours or alpha if kept."""
+        rgb = rgb.detach().float().cpu()
         if tuple(rgb.shape[-2:]) != self.output_shape:
             rgb = F.interpolate(rgb, size=self.output_shape, mode="bicubic", align_corners=False)
+        if self.options.preserve_colors == "luminance":
+            rgb = with_chroma(rgb.clamp(0, 1), image_to_tensor(self.content_image, self.output_shape))
         image = tensor_to_image(rgb)
         if self.content_alpha is not None:
             # A transparent content image keeps its transparency: its alpha, resized, goes on the result.
@@ -230,13 +251,12 @@ class Stylizer:
         if options.content_weight and options.content_layers:
             terms.append(NamedTerm("content", self._content_loss(stage.shape)))
         if options.style_weight:
-            terms.append(NamedTerm("style", self._style_loss(stage.shape)))
-            for octave in range(1, options.style_octaves):
+            for octave in range(options.style_octaves):
                 factor = 2**octave
                 shape = (stage.shape[0] // factor, stage.shape[1] // factor)
-                if max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side:
+                if octave and (max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side):
                     break
-                terms.append(NamedTerm("style", self._style_loss(shape), downsample=factor))
+                terms += [NamedTerm("style", loss, downsample=factor) for loss in self._style_losses(shape)]
         if options.tv_weight:
             terms.append(NamedTerm("tv", TotalVariationLoss(options.tv_weight, options.tv_kind, options.tv_beta)))
         return Objective(self.network, terms, options.pooling)
@@ -245,26 +265,41 @@ class Stylizer:
     def _content_loss(self, shape: tuple[int, int]) -> ContentLoss:
         options = self.options
         names = [name for name, _ in options.content_layers]
-        content = image_to_tensor(self.content_image, shape).to(self.device)
+        content = image_to_tensor(self.painted_content, shape).to(self.device)
         features = self.network(content, names, options.pooling)
         return ContentLoss({name: features[name] for name in names}, options.content_layers,
                            options.content_weight, options.content_reduction)
 
     @torch.no_grad()
-    def _style_loss(self, shape: tuple[int, int]) -> StyleLoss:
-        """Style targets for an image of ``shape``: each painting at the matching size, blended by weight."""
+    def _style_losses(self, shape: tuple[int, int]) -> list[StyleLoss]:
+        """Style terms for an image of ``shape``, each painting seen at the matching size.
+
+        Without masks: one term, the paintings' targets blended by weight. With masks: one term per painting,
+        on its own region only (a guided statistic), weighted by its blend weight.
+        """
         options = self.options
         names = [name for name, _ in options.style_layers]
         final_long = max(self.output_shape)
-        style_long = max(MIN_STYLE_SIDE, round((options.style_size or final_long) * max(shape) / final_long))
+        base = options.style_size or (options.style_scale or 1.0) * final_long
+        style_long = max(MIN_STYLE_SIDE, round(base * max(shape) / final_long))
         per_image = []
-        for image in self.style_images:
+        for image in self.painted_styles:
             size = fit_long_side(image.width, image.height, style_long)
             features = self.network(image_to_tensor(image, size).to(self.device), names, options.pooling)
             per_image.append({name: self.statistic.target(features[name]) for name in names})
-        targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
-                   for name in names}
-        return StyleLoss(self.statistic, targets, options.style_layers, options.style_weight)
+        if self.style_masks is None:
+            targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
+                       for name in names}
+            return [StyleLoss(self.statistic, targets, options.style_layers, options.style_weight)]
+        losses = []
+        for targets, mask, weight in zip(per_image, self._region_masks(shape), self.style_blend):
+            layer_masks = self.network.propagate_mask(mask.to(self.device), names)
+            prepared = {name: self.statistic.prepare(target) for name, target in targets.items()}
+            # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full
+            # style weight, as a single painting would have.
+            losses.append(StyleLoss(self.statistic, prepared, options.style_layers,
+                                    options.style_weight * weight * len(self.style_images), layer_masks))
+        return losses
 
     def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
         if previous is not None:
@@ -275,7 +310,7 @@ class Stylizer:
         if self.init_image is not None:
             rgb = image_to_tensor(self.init_image, stage.shape)
         elif init == "content":
-            rgb = image_to_tensor(self.content_image, stage.shape)
+            rgb = image_to_tensor(self.painted_content, stage.shape)
         elif init == "uniform":
             rgb = torch.rand((1, 3, height, width), generator=self.generator)
         elif init == "normal":
@@ -287,19 +322,71 @@ class Stylizer:
         else:
             raise OptionError(f"unknown init {init!r}")  # options.validate lets nothing else through
         if self.options.init_palette == "style":
-            rgb = match_colors(rgb, self._style_colors())
+            stats = [color_statistics(image_to_tensor(image, fit_long_side(image.width, image.height, 256)))
+                     for image in self.painted_styles]  # at 256 px: plenty for colour statistics
+            if self.style_masks is None:
+                rgb = match_colors(rgb, blend_color_statistics(stats, self.style_blend))
+            else:
+                # Each region in its own painting's colours; where no mask paints, the start keeps its own.
+                masks = self._region_masks(stage.shape)
+                rgb = sum((mask * match_colors(rgb, stat) for mask, stat in zip(masks, stats)),
+                          (1 - sum(masks)) * rgb)
         return rgb.to(self.device)
 
-    def _style_colors(self):
-        """Pixel mean and covariance of the style images, blended by their weights (at 256 px: plenty)."""
-        stats = [color_statistics(image_to_tensor(image, fit_long_side(image.width, image.height, 256)))
-                 for image in self.style_images]
-        return blend_color_statistics(stats, self.style_blend)
+    # -- inputs -------------------------------------------------------------------------------------------
+
+    def _open_masks(self, style_masks: Optional[Sequence[ImageLike]], limit) -> Optional[list[Image.Image]]:
+        """One greyscale mask per style image, with the content's aspect ratio, each painting somewhere."""
+        if style_masks is None:
+            return None
+        masks = list(style_masks)
+        count = len(self.style_images)
+        if len(masks) != count:
+            raise OptionError(f"{len(masks)} style mask(s) for {count} style image(s): give one mask per style")
+        width, height = self.content_image.size
+        opened = []
+        for index, mask in enumerate(masks, start=1):
+            image = load_image(mask, f"style mask {index}", limit).convert("L")
+            ratio = (image.width / image.height) / (width / height)
+            if not 1 / MASK_RATIO_TOLERANCE <= ratio <= MASK_RATIO_TOLERANCE:
+                raise OptionError(f"style mask {index} is {image.width}x{image.height} but the content image is "
+                                  f"{width}x{height}: a mask needs the content's aspect ratio (it is laid over it)")
+            if image.getextrema()[1] == 0:
+                raise OptionError(f"style mask {index} is all black: its style would paint nowhere")
+            opened.append(image)
+        return opened
+
+    def _region_masks(self, shape: tuple[int, int]) -> list[torch.Tensor]:
+        """The masks at ``shape`` as (1, 1, H, W) shares in 0..1; where they add up to more than 1 they are
+        scaled to sum 1 (grey overlaps blend the styles)."""
+        masks = [image_to_tensor(mask.convert("RGB"), shape)[:, :1] for mask in self.style_masks]
+        total = sum(masks).clamp_min(1.0)
+        return [mask / total for mask in masks]
+
+    def _painted_images(self) -> tuple[Image.Image, list[Image.Image]]:
+        """The content and style images the losses see.
+
+        ``preserve_colors="histogram"`` recolours each painting to the photo's colour mean and covariance
+        (the painting's strokes in the photo's palette); ``"luminance"`` paints in luminance only, each
+        painting's luminance matched to the photo's mean and spread, and the photo's chroma is put back on
+        the result (Gatys et al. 2016, "Preserving color in neural artistic style transfer").
+        """
+        mode = self.options.preserve_colors
+        if mode is None:
+            return self.content_image, self.style_images
+        content = image_to_tensor(self.content_image)
+        if mode == "histogram":
+            photo_colours = color_statistics(content)
+            return self.content_image, [tensor_to_image(match_colors(image_to_tensor(style), photo_colours))
+                                        for style in self.style_images]
+        return (tensor_to_image(luminance_image(content)),
+                [tensor_to_image(luminance_image(image_to_tensor(style), content)) for style in self.style_images])
 
     def _record(self, stage: Stage, step: Step) -> bool:
         """Log one evaluation, keep the best iterate, tell the callback; True asks the optimizer to stop."""
         self.step += 1
         self._work_done += stage.pixels
+        self._current = step.rgb
         if self._best is None or step.total < self._best[0]:
             self._best = (step.total, step.rgb)
         elapsed = time.perf_counter() - self._start
@@ -318,3 +405,4 @@ class Stylizer:
 
 MIN_STYLE_SIDE = 32
 MIN_OCTAVE_SIDE = 192
+MASK_RATIO_TOLERANCE = 1.05  # a mask's aspect ratio may differ from the content's by 5% (rounding, crops)

@@ -75,3 +75,27 @@ class VGGFeatures(nn.Module):
             if name in wanted:
                 features[name] = x
         return features
+
+    @torch.no_grad()
+    def propagate_mask(self, mask: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        """A region mask (1, 1, H, W) in 0..1 brought to the resolution of each of ``layers``.
+
+        It goes through the stack the way the image does, as pystiche guides its losses: a 3x3 convolution
+        sees the share of its window that lies in the region (a 3x3 mean), a ReLU changes nothing, and a
+        2x2 pooling keeps the share of its window in the region (for max pooling too, where any pixel of
+        the window may win). Unlike nearest-neighbour sampling, borders stay soft where a deep unit's
+        receptive field straddles two regions.
+        """
+        wanted = set(layers)
+        last = deepest_layer(wanted, self.model)
+        masks: dict[str, torch.Tensor] = {}
+        if INPUT_LAYER in wanted:
+            masks[INPUT_LAYER] = mask
+        for name in self.names[: last + 1]:
+            if name.startswith("conv"):
+                mask = F.avg_pool2d(mask, 3, stride=1, padding=1, count_include_pad=False)
+            elif name.startswith("pool"):
+                mask = F.avg_pool2d(mask, 2, 2)
+            if name in wanted:
+                masks[name] = mask
+        return masks

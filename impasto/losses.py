@@ -39,23 +39,38 @@ def content_loss(current: torch.Tensor, target: torch.Tensor, reduction: str = "
     return squared.mean() if reduction == "mean" else squared.sum()
 
 
-def gram_matrix(features: torch.Tensor, normalization: str = "d2l") -> torch.Tensor:
-    """Channel correlations of ``features`` (1, C, H, W); divided by C*H*W except for ``"gatys"``."""
+def _pixel_weights(features: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """A mask (1, 1, H, W) as per-pixel weights (H*W,), and the number of pixels it counts."""
+    _, _, height, width = features.shape
+    if mask is None:
+        return None, torch.tensor(float(height * width))
+    weights = mask.reshape(height * width).to(features.dtype)
+    return weights, weights.sum().clamp_min(1e-6)
+
+
+def gram_matrix(features: torch.Tensor, normalization: str = "d2l", mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Channel correlations of ``features`` (1, C, H, W); divided by C*H*W except for ``"gatys"``.
+
+    A ``mask`` (1, 1, H, W) in 0..1 weights each pixel (a guided Gram matrix, Gatys et al. 2017): the
+    statistics of the masked region only, H*W replaced by the mask's sum.
+    """
     _, channels, height, width = features.shape
     flat = features.reshape(channels, height * width)
-    gram = flat @ flat.T
-    return gram if normalization == "gatys" else gram / (channels * height * width)
+    weights, count = _pixel_weights(features, mask)
+    gram = flat @ flat.T if weights is None else (flat * weights) @ flat.T
+    return gram if normalization == "gatys" else gram / (channels * count)
 
 
-def style_loss(current: torch.Tensor, target_gram: torch.Tensor, normalization: str = "d2l") -> torch.Tensor:
-    """Distance between the Gram matrix of ``current`` activations and a precomputed target Gram."""
-    gram = gram_matrix(current, normalization)
+def style_loss(current: torch.Tensor, target_gram: torch.Tensor, normalization: str = "d2l",
+               mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Distance between the Gram matrix of ``current`` activations (in ``mask``) and a target Gram."""
+    gram = gram_matrix(current, normalization, mask)
     if normalization == "d2l":
         return (gram - target_gram).square().mean()
     if normalization == "relative":
         return (gram - target_gram).square().sum() / target_gram.square().sum().clamp_min(1e-12)
-    _, channels, height, width = current.shape
-    return (gram - target_gram).square().sum() / (4.0 * channels**2 * (height * width) ** 2)
+    channels = current.shape[1]
+    return (gram - target_gram).square().sum() / (4.0 * channels**2 * _pixel_weights(current, mask)[1] ** 2)
 
 
 def tv_loss(image: torch.Tensor, kind: str = "d2l", beta: float = 1.25) -> torch.Tensor:
@@ -83,17 +98,19 @@ class StyleStatistic(Protocol):
     """What a style loss compares: a statistic of one layer's activations.
 
     ``target`` summarizes a style image's activations as a tuple of tensors chosen so that a weighted sum of
-    several images' targets is the target of their mixture; ``prepare`` turns a (blended) target into what
+    several images' targets is the target of their mixture; a ``mask`` (1, 1, H, W) in 0..1 restricts both
+    ``target`` and ``distance`` to a region, weighting each pixel; ``prepare`` turns a (blended) target into what
     ``distance`` needs, once, so that the per-step ``distance`` does no work the target alone determines.
     """
 
     name: str
 
-    def target(self, features: torch.Tensor) -> Target: ...
+    def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target: ...
 
     def prepare(self, target: Target) -> Target: ...
 
-    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor: ...
+    def distance(self, features: torch.Tensor, prepared: Target, mask: torch.Tensor | None = None) -> torch.Tensor:
+        ...
 
 
 def blend_targets(targets: Sequence[Target], weights: Sequence[float]) -> Target:
@@ -111,14 +128,14 @@ class GramStatistic:
             raise ValueError(f"unknown Gram normalization {normalization!r}")
         self.normalization = normalization
 
-    def target(self, features: torch.Tensor) -> Target:
-        return (gram_matrix(features, self.normalization),)
+    def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target:
+        return (gram_matrix(features, self.normalization, mask),)
 
     def prepare(self, target: Target) -> Target:
         return target
 
-    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor:
-        return style_loss(features, prepared[0], self.normalization)
+    def distance(self, features: torch.Tensor, prepared: Target, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return style_loss(features, prepared[0], self.normalization, mask)
 
 
 class MeanCovarianceStatistic:
@@ -139,10 +156,12 @@ class MeanCovarianceStatistic:
             raise ValueError(f"unknown normalization {normalization!r}")
         self.normalization = normalization
 
-    def target(self, features: torch.Tensor) -> Target:
+    def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target:
         _, channels, height, width = features.shape
         flat = features.reshape(channels, height * width)
-        return flat.mean(dim=1), flat @ flat.T / (height * width)
+        weights, count = _pixel_weights(features, mask)
+        weighted = flat if weights is None else flat * weights
+        return weighted.sum(dim=1) / count, weighted @ flat.T / count
 
     def prepare(self, target: Target) -> Target:
         mean, second_moment = target
@@ -152,9 +171,9 @@ class MeanCovarianceStatistic:
         scale = second_moment.trace() if self.normalization == "relative" else torch.tensor(float(mean.numel()))
         return mean, covariance, root, scale.clamp_min(1e-12)
 
-    def distance(self, features: torch.Tensor, prepared: Target) -> torch.Tensor:
+    def distance(self, features: torch.Tensor, prepared: Target, mask: torch.Tensor | None = None) -> torch.Tensor:
         target_mean, target_covariance, target_root, scale = prepared
-        mean, second_moment = self.target(features)
+        mean, second_moment = self.target(features, mask)
         covariance = second_moment - torch.outer(mean, mean)
         cross = target_root @ covariance @ target_root
         eigenvalues = torch.linalg.eigvalsh(0.5 * (cross + cross.T))
@@ -203,16 +222,22 @@ class ContentLoss:
 
 
 class StyleLoss:
-    """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets."""
+    """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets.
+
+    With ``masks`` (a mask per layer, at that layer's resolution) only the masked region is compared: one
+    such term per region paints each region in its own style.
+    """
 
     def __init__(self, statistic: StyleStatistic, targets: Mapping[str, Target], layers: WeightedLayers,
-                 weight: float):
+                 weight: float, masks: Mapping[str, torch.Tensor] | None = None):
         self.statistic, self.targets, self.weighted_layers, self.weight = statistic, targets, list(layers), weight
+        self.masks = masks or {}
         self.layers = tuple(name for name, _ in self.weighted_layers)
 
     def __call__(self, features: Features) -> torch.Tensor:
-        return self.weight * sum(layer_weight * self.statistic.distance(features[name], self.targets[name])
-                                 for name, layer_weight in self.weighted_layers)
+        return self.weight * sum(
+            layer_weight * self.statistic.distance(features[name], self.targets[name], self.masks.get(name))
+            for name, layer_weight in self.weighted_layers)
 
 
 class TotalVariationLoss:

@@ -16,6 +16,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 INIT_KINDS = ("content", "uniform", "normal", "mean")
 INIT_PALETTES = ("content", "style")
 LINE_SEARCHES = ("strong_wolfe", "none")
+PRESERVE_COLORS = ("luminance", "histogram")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 # Below this the five poolings leave less than one pixel for conv5_x.
@@ -32,6 +33,7 @@ class Options:
     min_size: int = 160
     iterations: Union[int, list] = 100
     style_size: Optional[int] = None
+    style_scale: Optional[float] = None  # style images' long side relative to the output's (jcjohnson's -style_scale)
     style_blend: Optional[list] = None
     style_octaves: int = 1  # 2: the style is also matched on the image at half size (where that is >= 192 px)
     model: str = "vgg19"
@@ -49,6 +51,7 @@ class Options:
     tv_beta: float = 1.25
     init: str = "content"
     init_palette: str = "content"  # "style": the initial image recoloured to the style's colour statistics
+    preserve_colors: Optional[str] = None  # "luminance" or "histogram": the result keeps the photo's colours
     optimizer: str = "adam"
     lr: float = 0.05
     lr_decay: float = 1.0
@@ -75,6 +78,15 @@ class Options:
         _check_int("style_octaves", self.style_octaves, 1)
         if self.style_size is not None:
             _check_int("style_size", self.style_size, MIN_SIZE)
+        if self.style_scale is not None:
+            _check_float("style_scale", self.style_scale)
+            if not 0.05 <= float(self.style_scale) <= 8:
+                raise OptionError(f"style_scale must be between 0.05 and 8, got {self.style_scale}")
+            if self.style_size is not None:
+                raise OptionError("give style_size (pixels) or style_scale (relative to the output), not both")
+        if self.preserve_colors is not None and self.preserve_colors not in PRESERVE_COLORS:
+            raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, "
+                              f"got {self.preserve_colors!r}")
         if self.max_input_pixels is not None:
             _check_int("max_input_pixels", self.max_input_pixels, 1)
         if self.model not in MODELS:

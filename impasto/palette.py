@@ -61,3 +61,35 @@ def match_colors(rgb: torch.Tensor, target: ColorStatistics) -> torch.Tensor:
     pixels = rgb.reshape(3, -1).double()
     matched = transform @ (pixels - source.mean[:, None]) + target.mean[:, None]
     return matched.reshape(rgb.shape).to(rgb.dtype).clamp(0.0, 1.0)
+
+
+# -- keeping the photo's colours ----------------------------------------------------------------------------
+
+# NTSC YIQ, the space of Gatys et al. (2016): Y is luminance, I and Q the chroma that is put back.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
+
+
+def rgb_to_yiq(rgb: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) RGB -> YIQ (Y in 0..1, I and Q signed)."""
+    return torch.einsum("ij,bjhw->bihw", _RGB_TO_YIQ.to(rgb), rgb)
+
+
+def yiq_to_rgb(yiq: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``rgb_to_yiq`` (no clipping)."""
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_YIQ.double()).to(yiq), yiq)
+
+
+def luminance_image(rgb: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+    """The luminance of ``rgb`` as a grey RGB image; with ``reference``, its luminance mean and standard
+    deviation are matched to the reference's (Gatys et al.'s luminance histogram matching of the style)."""
+    luma = rgb_to_yiq(rgb)[:, :1]
+    if reference is not None:
+        target = rgb_to_yiq(reference)[:, :1]
+        luma = (luma - luma.mean()) / luma.std().clamp_min(1e-6) * target.std() + target.mean()
+    return luma.clamp(0.0, 1.0).expand(-1, 3, -1, -1).contiguous()
+
+
+def with_chroma(painted: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """The luminance of ``painted`` with the chroma (I, Q) of ``colours`` (same shape), clipped to 0..1."""
+    yiq = torch.cat([rgb_to_yiq(painted)[:, :1], rgb_to_yiq(colours)[:, 1:]], dim=1)
+    return yiq_to_rgb(yiq).clamp(0.0, 1.0)
