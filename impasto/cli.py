@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
-import signal
+import contextlib
+import math
 import sys
 import warnings
 from dataclasses import fields
 from typing import Optional, Sequence
 
+from . import interrupts
+from .limits import INT_RANGES, range_text
 from .presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
 
 EXIT_ERROR = 1
@@ -15,12 +18,48 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def _int_list(text: str) -> int | list[int]:
+def _ranged(name: str):
+    """An argparse type: an integer within the option's range (``limits.INT_RANGES``), checked at parse time."""
+    low, high = INT_RANGES[name]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {range_text(name)}, got {_shown(text)}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def _ranged_list(name: str):
+    """An integer or a comma-separated list of them, each within the option's range."""
+    one = _ranged(name)
+
+    def parse(text: str) -> int | list[int]:
+        values = [one(part) for part in text.split(",")]
+        return values[0] if len(values) == 1 else values
+
+    parse.__name__ = name
+    return parse
+
+
+def _number(text: str) -> float:
+    """An argparse type: a finite number >= 0 (weights, rates, exponents)."""
     try:
-        values = [int(part) for part in text.split(",")]
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or a comma-separated list, got {text!r}") from None
-    return values[0] if len(values) == 1 else values
+        raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {_shown(text)}")
+    return value
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 30 else repr(f"{text[:27]}...")
 
 
 def _float_list(text: str) -> list[float]:
@@ -55,18 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
                              "for the default preset")
 
     size = parser.add_argument_group("size and schedule")
-    size.add_argument("--size", type=int, help="output long side in pixels (aspect ratio kept)")
-    size.add_argument("--scales", type=int, help="number of coarse-to-fine scales")
-    size.add_argument("--min-size", type=int, help="long side of the first (coarsest) scale")
-    size.add_argument("--iterations", type=_int_list, help="iterations per scale: one number or a list, e.g. 100,50,20")
-    size.add_argument("--style-size", type=int, help="style images' long side at the output scale (default: --size)")
-    size.add_argument("--style-scale", type=float,
+    size.add_argument("--size", type=_ranged("size"), help=f"output long side in pixels (aspect ratio kept; {range_text('size')})")
+    size.add_argument("--scales", type=_ranged("scales"), help=f"number of coarse-to-fine scales ({range_text('scales')})")
+    size.add_argument("--min-size", type=_ranged("min_size"), help=f"long side of the first (coarsest) scale ({range_text('min_size')})")
+    size.add_argument("--iterations", type=_ranged_list("iterations"),
+                      help=f"iterations per scale: one number or a list, e.g. 100,50,20 (each {range_text('iterations')})")
+    size.add_argument("--style-size", type=_ranged("style_size"),
+                      help=f"style images' long side at the output scale (default: --size; {range_text('style_size')})")
+    size.add_argument("--style-scale", type=_number,
                       help="style images' size relative to the output (0.5: finer strokes, 2: larger), as "
                            "jcjohnson's -style_scale; instead of --style-size")
-    size.add_argument("--max-input-pixels", type=int,
-                      help="refuse input images larger than this (decompression-bomb guard; default 89478485)")
-    size.add_argument("--style-octaves", type=int,
-                      help="match the style on the image at 1, 1/2, 1/4... of its size (default preset: 2)")
+    size.add_argument("--max-input-pixels", type=_ranged("max_input_pixels"),
+                      help=f"refuse input images larger than this (decompression-bomb guard; default 89478485; "
+                           f"{range_text('max_input_pixels')})")
+    size.add_argument("--style-octaves", type=_ranged("style_octaves"),
+                      help=f"match the style on the image at 1, 1/2, 1/4... of its size (default preset: 2; "
+                           f"{range_text('style_octaves')})")
     size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
 
     control = parser.add_argument_group("artistic control")
@@ -85,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     network.add_argument("--style-layers", help="e.g. relu1_1,relu2_1,relu3_1:0.5 or block3_conv3 or 0,5,10")
 
     loss = parser.add_argument_group("losses")
-    loss.add_argument("--content-weight", type=float)
-    loss.add_argument("--style-weight", type=float)
-    loss.add_argument("--tv-weight", type=float)
+    loss.add_argument("--content-weight", type=_number)
+    loss.add_argument("--style-weight", type=_number)
+    loss.add_argument("--tv-weight", type=_number)
     loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum", "relative"],
                       help="mean (D2L) or sum (Gatys, Keras blog) of squared differences, or relative: "
                            "their sum over the target's squared norm (impasto's default)")
@@ -98,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the style statistic: gram (Gram matrices, Gatys et al.; default) or meancov (channel "
                            "mean and covariance, a Wasserstein-2 distance as in crowsonkb/style-transfer-pytorch)")
     loss.add_argument("--tv-kind", choices=["d2l", "keras"], help="d2l: mean |diff|; keras: sum (dx^2+dy^2)^beta")
-    loss.add_argument("--tv-beta", type=float, help="exponent beta of the keras TV form (default 1.25)")
+    loss.add_argument("--tv-beta", type=_number, help="exponent beta of the keras TV form (default 1.25)")
 
     optim = parser.add_argument_group("optimization")
     optim.add_argument("--init", help="content, uniform, normal, mean (the network's mean pixel plus faint "
@@ -106,26 +149,32 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--init-palette", choices=["content", "style"],
                        help="style (default): recolour the first image to the paintings' colour mean and "
                             "covariance; content: keep its own colours")
-    optim.add_argument("--seed", type=int, help="random seed: the same seed repeats a CPU run bit for bit")
+    optim.add_argument("--seed", type=_ranged("seed"),
+                       help=f"random seed: the same seed repeats a CPU run bit for bit ({range_text('seed')})")
     optim.add_argument("--optimizer", help="adam or lbfgs, or one per scale such as lbfgs,lbfgs,adam,adam")
     optim.add_argument("--line-search", choices=["strong_wolfe", "none"],
                        help="L-BFGS line search (none: Torch7's fixed step, as jcjohnson/neural-style)")
-    optim.add_argument("--lbfgs-history", type=int, help="L-BFGS correction pairs kept (default 50)")
-    optim.add_argument("--lr", type=float, help="Adam learning rate (ImageNet-normalized pixel units)")
-    optim.add_argument("--lr-decay", type=float, help="learning-rate factor applied every --lr-decay-every")
-    optim.add_argument("--lr-decay-every", type=_int_list, help="iterations between decays, per scale (0: none)")
+    optim.add_argument("--lbfgs-history", type=_ranged("lbfgs_history"),
+                       help=f"L-BFGS correction pairs kept (default 50; {range_text('lbfgs_history')})")
+    optim.add_argument("--lr", type=_number, help="Adam learning rate (ImageNet-normalized pixel units)")
+    optim.add_argument("--lr-decay", type=_number, help="learning-rate factor applied every --lr-decay-every")
+    optim.add_argument("--lr-decay-every", type=_ranged_list("lr_decay_every"),
+                       help=f"iterations between decays, per scale (0: none; {range_text('lr_decay_every')})")
     optim.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default auto: a GPU if there is one")
 
     report = parser.add_argument_group("reports")
     report.add_argument("--plot", help="write the loss curves (PNG)")
     report.add_argument("--history", help="write every logged iteration (.csv or .json)")
-    report.add_argument("--log-every", type=int, help="log every N iterations into the history (default 1)")
+    report.add_argument("--log-every", type=_ranged("log_every"),
+                        help=f"log every N iterations into the history (default 1; {range_text('log_every')})")
     report.add_argument("--side-by-side", help="write content | style(s) | result in one image")
-    report.add_argument("--save-every", type=int, default=0, help="save a snapshot every N iterations")
+    report.add_argument("--save-every", type=_ranged("save_every"), default=0,
+                        help=f"save a snapshot every N iterations ({range_text('save_every')})")
     report.add_argument("--snapshots", help="folder for the snapshots (the current image, every --save-every)")
     report.add_argument("--timelapse", help="an animation of the painting forming: .gif, .webp or .png (APNG)")
-    report.add_argument("--timelapse-every", type=int, default=0,
-                        help="iterations between timelapse frames (default: about 100 frames in all)")
+    report.add_argument("--timelapse-every", type=_ranged("timelapse_every"), default=0,
+                        help=f"iterations between timelapse frames (default: about 100 frames in all; "
+                             f"{range_text('timelapse_every')})")
     report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=_version())
     return parser
@@ -166,22 +215,36 @@ class ProgressBar:
             self.bar.close()
 
 
-def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise KeyboardInterrupt
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.demo and args.images:
-        parser.error("--demo uses the bundled sample images; give either --demo or IMAGE paths")
-    if not args.demo and len(args.images) < 2:
-        parser.error("give a content image and at least one style image (or --demo)")
-    # SIGTERM is treated like Ctrl-C: the best image so far is saved before exiting.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    from .api import stylize
-    from .errors import ImpastoError, ImpastoWarning, Interrupted
-    from .options import Options
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("impasto: interrupted before painting started; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM while the arguments are parsed and PyTorch is imported, then act on them
+    (see ``impasto.interrupts``); from then on SIGTERM ends a run like Ctrl-C does."""
+    interrupts.hold()
+    try:
+        yield
+    finally:
+        interrupts.release()
+
+
+def _run(argv: Optional[Sequence[str]]) -> int:
+    with _signals_held():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.demo and args.images:
+            parser.error("--demo uses the bundled sample images; give either --demo or IMAGE paths")
+        if not args.demo and len(args.images) < 2:
+            parser.error("give a content image and at least one style image (or --demo)")
+        from .api import stylize
+        from .errors import ImpastoError, ImpastoWarning, Interrupted
+        from .options import Options
 
     # Our own warnings become one line each; library warnings (PyTorch internals) are not the user's concern.
     warnings.simplefilter("ignore")
@@ -219,7 +282,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.quiet:
         print(f"impasto: wrote {args.output}", file=sys.stderr)
     return 0
-
-
-def entry_point() -> None:
-    sys.exit(main())

@@ -230,6 +230,16 @@ class Stylizer:
                     f"at scale {stage.index + 1} the image would be {stage.shape[1]}x{stage.shape[0]} px, but the "
                     f"deepest layer needs at least {smallest} px on each side; content {width}x{height} is too "
                     f"thin for an output of {max(self.output_shape)} px (crop it, or raise size / min_size)")
+        style_layers = [name for name, _ in self.options.style_layers]
+        style_smallest = min_input_side(style_layers, self.options.model)
+        style_long = self._style_long_side(min(self.stages, key=lambda stage: stage.pixels).shape)
+        for index, image in enumerate(self.style_images, start=1):
+            height, width = fit_long_side(image.width, image.height, style_long)
+            if min(height, width) < style_smallest:
+                raise OptionError(
+                    f"style image {index} is {image.width}x{image.height}: at the first scale it would be "
+                    f"{width}x{height} px, but the style layers need at least {style_smallest} px on each side "
+                    f"(crop it to a less elongated shape, or raise style_size / style_scale)")
         check_memory(max(self.stages, key=lambda stage: stage.pixels).shape, self.device)
         upscale = max(self.output_shape) / max(self.content_image.size)
         if upscale > 2:
@@ -270,6 +280,13 @@ class Stylizer:
         return ContentLoss({name: features[name] for name in names}, options.content_layers,
                            options.content_weight, options.content_reduction)
 
+    def _style_long_side(self, shape: tuple[int, int]) -> int:
+        """The paintings' long side when the image is ``shape``: style_size or style_scale at the output
+        size, scaled with the image at coarser scales."""
+        final_long = max(self.output_shape)
+        base = self.options.style_size or (self.options.style_scale or 1.0) * final_long
+        return max(MIN_STYLE_SIDE, round(base * max(shape) / final_long))
+
     @torch.no_grad()
     def _style_losses(self, shape: tuple[int, int]) -> list[StyleLoss]:
         """Style terms for an image of ``shape``, each painting seen at the matching size.
@@ -279,9 +296,7 @@ class Stylizer:
         """
         options = self.options
         names = [name for name, _ in options.style_layers]
-        final_long = max(self.output_shape)
-        base = options.style_size or (options.style_scale or 1.0) * final_long
-        style_long = max(MIN_STYLE_SIDE, round(base * max(shape) / final_long))
+        style_long = self._style_long_side(shape)
         per_image = []
         for image in self.painted_styles:
             size = fit_long_side(image.width, image.height, style_long)

@@ -4,6 +4,7 @@ Every error a user can cause (a bad path, an unknown layer, a weights file of th
 ``ImpastoError`` carrying one human-readable line; the CLI prints that line and exits non-zero, so no
 traceback ever reaches a user.
 """
+import os
 
 
 class ImpastoError(Exception):
@@ -34,9 +35,22 @@ class ImpastoWarning(UserWarning):
     """Something worth telling the user that does not stop the run (the CLI prints it as one line)."""
 
 
+def display_path(path) -> str:
+    """A path quoted for a one-line message: repr-style (control characters escaped), shortened if long."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "backslashreplace")
+    if len(text) > DISPLAY_LIMIT:
+        text = f"{text[:DISPLAY_LIMIT // 2]}...{text[-(DISPLAY_LIMIT // 2 - 3):]}"
+    return repr(text)
+
+
+DISPLAY_LIMIT = 80  # characters of a path shown in a message; longer ones keep their start and end
+
+
 def saved_to(saved: list) -> str:
     """Where a run's best image and reports were written, for a one-line message."""
-    return ", ".join(str(path) for path in saved) or "nowhere (no output path was given)"
+    return ", ".join(display_path(path) for path in saved) or "nowhere (no output path was given)"
 
 
 class Interrupted(ImpastoError):

@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import ImageInputError, ImpastoWarning, OutputError
-from .files import atomic_write
+from .files import atomic_write, display_path, path_kind
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -66,10 +66,11 @@ def open_image(source: ImageLike, role: str = "image",
     if isinstance(source, Image.Image):
         return _to_rgb_and_alpha(ImageOps.exif_transpose(source))
     path = Path(source)
-    if not path.exists():
-        raise ImageInputError(f"{role} file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise ImageInputError(f"{role} {str(path)!r} is a directory, not an image file")
+    kind = path_kind(path, role, ImageInputError)
+    if kind == "missing":
+        raise ImageInputError(f"{role} file {display_path(path)} does not exist")
+    if kind == "dir":
+        raise ImageInputError(f"{role} {display_path(path)} is a folder, not an image file")
     _let_pillow_open(max_pixels)
     try:
         with Image.open(path) as opened:
@@ -85,19 +86,19 @@ def open_image(source: ImageLike, role: str = "image",
         raise
     except Image.DecompressionBombError:
         # Only reached when Pillow's own limit (set by the host program) is below ours.
-        raise ImageInputError(f"{role} {str(path)!r} is larger than Pillow's pixel limit of "
+        raise ImageInputError(f"{role} {display_path(path)} is larger than Pillow's pixel limit of "
                               f"{Image.MAX_IMAGE_PIXELS:,} (a guard against decompression bombs)") from None
     except PermissionError:
-        raise ImageInputError(f"{role} file {str(path)!r} cannot be read (permission denied)") from None
+        raise ImageInputError(f"{role} file {display_path(path)} cannot be read (permission denied)") from None
     except UnidentifiedImageError:
-        raise ImageInputError(f"{role} file {str(path)!r} is not an image Pillow can read") from None
+        raise ImageInputError(f"{role} file {display_path(path)} is not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(f"{role} file {str(path)!r} is damaged or truncated ({error})") from None
+        raise ImageInputError(f"{role} file {display_path(path)} is damaged or truncated ({error})") from None
 
 
 def _too_large(role: str, path: Path, width: int, height: int, max_pixels: int) -> ImageInputError:
     return ImageInputError(
-        f"{role} {str(path)!r} is {width}x{height} = {width * height:,} pixels, over the limit of "
+        f"{role} {display_path(path)} is {width}x{height} = {width * height:,} pixels, over the limit of "
         f"{max_pixels:,} (a guard against decompression bombs; raise max_input_pixels to allow it)")
 
 
@@ -147,7 +148,7 @@ def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
 def output_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
-        raise OutputError(f"cannot tell the format of {str(path)!r}: use one of {', '.join(sorted(OUTPUT_FORMATS))}")
+        raise OutputError(f"cannot tell the format of {display_path(path)}: use one of {', '.join(sorted(OUTPUT_FORMATS))}")
     return OUTPUT_FORMATS[suffix]
 
 

@@ -175,7 +175,16 @@ class MeanCovarianceStatistic:
         target_mean, target_covariance, target_root, scale = prepared
         mean, second_moment = self.target(features, mask)
         covariance = second_moment - torch.outer(mean, mean)
-        cross = target_root @ covariance @ target_root
+        _, channels, height, width = features.shape
+        if height * width < channels:
+            # Few pixels (deep layers at coarse scales): C_t^1/2 C C_t^1/2 = Y Y^T / n has the nonzero
+            # eigenvalues of the smaller Y^T Y / n, with Y the target-whitened centred pixels.
+            weights, count = _pixel_weights(features, mask)
+            centred = features.reshape(channels, height * width) - mean[:, None]
+            whitened = target_root @ (centred if weights is None else centred * weights.sqrt())
+            cross = whitened.T @ whitened / count
+        else:
+            cross = target_root @ covariance @ target_root
         eigenvalues = torch.linalg.eigvalsh(0.5 * (cross + cross.T))
         # sqrt has an infinite slope at 0: directions with (almost) no variance are left out of the gradient.
         floor = 1e-6 * eigenvalues.detach().abs().max().clamp_min(1e-12)

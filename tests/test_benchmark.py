@@ -38,3 +38,15 @@ def test_quality_panel_smoke(tmp_path):
     assert f"| {rows[0]['pair']} | default |" in (tmp_path / "quality.md").read_text()
     with Image.open(tmp_path / "panel_sheet.jpg") as sheet:
         assert sheet.height > 200
+
+
+def test_controls_pictures_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "controls.py"), "--smoke", "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("controls_colors.jpg", "controls_stroke.jpg", "controls_masks.jpg"):
+        with Image.open(tmp_path / name) as sheet:
+            assert sheet.width > 3 * sheet.height
+    with Image.open(tmp_path / "timelapse.gif") as movie:
+        assert movie.n_frames > 1
+    assert (tmp_path / "controls.md").read_text().count("\n") == 2 + 8

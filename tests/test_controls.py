@@ -1,4 +1,6 @@
 """The artistic controls: colour preservation, stroke size, style masks, timelapse and snapshots."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -166,3 +168,22 @@ def test_an_interrupted_run_still_writes_its_timelapse(tmp_path, content_path, s
         assert animation.n_frames in (3, 4)
         animation.seek(animation.n_frames - 1)
         assert np.array_equal(np.asarray(animation.convert("RGB")), np.asarray(output.convert("RGB")))
+
+
+def test_controls_compose_and_are_recorded(tmp_path, vgg19_weights):
+    content, stripes, checks = gradient_image(128, 64), stripes_image(80, 80), checkerboard()
+    left, right = halves(128, 64)
+    output = tmp_path / "out.png"
+    result = stylize(content, [stripes, checks], output=output, style_masks=[left, right], style_blend=[2, 1],
+                     preserve_colors="luminance", style_scale=0.75, style_loss="meancov", timelapse=tmp_path / "t.gif",
+                     **{**SMALL, "size": 96, "iterations": 6})
+    photo = image_to_tensor(content, (result.height, result.width))
+    painted = image_to_tensor(result)
+    in_gamut = ((painted > 1 / 255) & (painted < 254 / 255)).all(dim=1)
+    gap = (rgb_to_yiq(painted)[:, 1:] - rgb_to_yiq(photo)[:, 1:]).abs().amax(dim=1)
+    assert gap[in_gamut].max() < 0.012
+    with Image.open(output) as saved:
+        record = json.loads(saved.text["impasto"])
+    options = record["options"]
+    assert (options["preserve_colors"], options["style_scale"], options["style_loss"]) == ("luminance", 0.75, "meancov")
+    assert options["style_blend"] == [2.0, 1.0] and record["style_masks"] == ["in memory", "in memory"]

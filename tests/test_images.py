@@ -56,7 +56,7 @@ def test_arrays_are_accepted():
 def test_unreadable_inputs(tmp_path):
     with pytest.raises(ImageInputError, match="does not exist"):
         load_image(tmp_path / "missing.png")
-    with pytest.raises(ImageInputError, match="directory"):
+    with pytest.raises(ImageInputError, match="is a folder"):
         load_image(tmp_path)
     text = tmp_path / "notes.png"
     text.write_text("hello")

@@ -133,3 +133,15 @@ def test_relative_content_and_style_by_hand():
     assert torch.allclose(style_loss(X, target_gram, "relative"), expected)
     # Scale-free: the same relative error on a target ten times larger gives the same loss.
     assert torch.allclose(content_loss(10 * X, 10 * target, "relative"), content_loss(X, target, "relative"))
+
+
+def test_mean_covariance_few_pixels_path_equals_the_channel_path():
+    # 64 channels over 20 pixels takes the 20x20 route; the same pixels repeated 4 times (80 > 64) the 64x64
+    # one, with the same statistics (the mask counts each repeated pixel a quarter).
+    torch.manual_seed(1)
+    statistic = MeanCovarianceStatistic("d2l")
+    target = statistic.prepare(statistic.target(torch.randn(1, 64, 6, 7, dtype=torch.float64) * 2 + 1))
+    few = torch.randn(1, 64, 4, 5, dtype=torch.float64)
+    mask = torch.rand(1, 1, 4, 5, dtype=torch.float64)
+    many = few.repeat(1, 1, 1, 4)
+    assert torch.allclose(statistic.distance(few, target, mask), statistic.distance(many, target, mask.repeat(1, 1, 1, 4)))

@@ -125,7 +125,7 @@ def test_bad_weight_files(tmp_path):
         load_weights(tmp_path / "missing.pth")
     wrong = tmp_path / "resnet.pth"
     torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, wrong)
-    with pytest.raises(WeightsError, match="not a torchvision VGG"):
+    with pytest.raises(WeightsError, match="not a VGG-16/19 state dict: found keys like conv1.weight"):
         load_weights(wrong)
     misshapen = tmp_path / "misshapen.pth"
     state = {}

@@ -1,0 +1,24 @@
+"""The accepted range of every integer option: one table for the Python API's checks and the CLI's parser.
+
+Kept free of heavy imports so that the command line can check its arguments before PyTorch loads.
+"""
+
+# Below this the five poolings leave less than one pixel for conv5_x.
+MIN_SIZE = 32
+MAX_SIDE = 65536  # far past any memory; a bound so that absurd numbers are refused, not overflowed
+MAX_ITERATIONS = 1_000_000
+
+# Inclusive (low, high) per option name, as the Python API names options.
+INT_RANGES = {
+    "size": (MIN_SIZE, MAX_SIDE), "min_size": (MIN_SIZE, MAX_SIDE), "style_size": (MIN_SIZE, MAX_SIDE),
+    "scales": (1, 32), "iterations": (1, MAX_ITERATIONS), "lr_decay_every": (0, MAX_ITERATIONS),
+    "log_every": (1, MAX_ITERATIONS), "lbfgs_history": (1, 10_000), "style_octaves": (1, 8),
+    "max_input_pixels": (1, 2**40), "seed": (0, 2**64 - 1), "save_every": (0, MAX_ITERATIONS),
+    "timelapse_every": (0, MAX_ITERATIONS),
+}
+
+
+def range_text(name: str) -> str:
+    """``"32 to 65,536"`` for help texts and messages."""
+    low, high = INT_RANGES[name]
+    return f"{low:,} to {high:,}"
