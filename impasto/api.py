@@ -149,7 +149,8 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "init_image": "given" if stylizer.options.init == "content" and stylizer.init_image is not None else None,
         "style_masks": [str(mask) if isinstance(mask, (str, os.PathLike)) else "in memory"
                         for mask in stylizer.style_mask_sources] if stylizer.style_mask_sources else None,
-        "steps_done": stylizer.step, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
+        "seed_used": stylizer.seed, "steps_done": stylizer.step,
+        "loss_calibration": stylizer.calibration, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
 

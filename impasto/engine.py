@@ -7,6 +7,7 @@ after an interrupt), and a ``stop()`` request.
 """
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -140,6 +141,13 @@ class Stylizer:
         self.stage_optimizers = options.stage_optimizers()
         self._smallest_side = min_input_side(self.layers, options.model)
         self._check_sizes()
+        self.calibration = self._calibrate()
+        # The per-layer weights the losses use: the options', times the calibration where there is one.
+        self.content_layers = [(name, w * self.calibration["content"][name] if self.calibration else w)
+                               for name, w in options.content_layers]
+        self.style_layers = [(name, w * self.calibration["style"][name] if self.calibration else w)
+                             for name, w in options.style_layers]
+        self.tv_weight = options.tv_weight * (self.calibration["tv"] if self.calibration else 1.0)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
         self._work_done = 0
@@ -153,7 +161,10 @@ class Stylizer:
         self._result: Optional[torch.Tensor] = None  # image at the end of the latest finished stage
         self._current: Optional[torch.Tensor] = None  # the latest evaluated image
         self.generator = torch.Generator()
-        self.generator.manual_seed(options.seed if options.seed is not None else torch.seed())
+        # Without a seed, a fresh one from the operating system: torch.seed() would reseed PyTorch's global
+        # generator and change the caller's random state. The seed used is kept (and recorded in the output).
+        self.seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
+        self.generator.manual_seed(self.seed)
 
     # -- public -------------------------------------------------------------------------------------------
 
@@ -258,7 +269,7 @@ class Stylizer:
         """
         options = self.options
         terms = []
-        if options.content_weight and options.content_layers:
+        if options.content_weight and self.content_layers:
             terms.append(NamedTerm("content", self._content_loss(stage.shape)))
         if options.style_weight:
             for octave in range(options.style_octaves):
@@ -267,8 +278,8 @@ class Stylizer:
                 if octave and (max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side):
                     break
                 terms += [NamedTerm("style", loss, downsample=factor) for loss in self._style_losses(shape)]
-        if options.tv_weight:
-            terms.append(NamedTerm("tv", TotalVariationLoss(options.tv_weight, options.tv_kind, options.tv_beta)))
+        if self.tv_weight:
+            terms.append(NamedTerm("tv", TotalVariationLoss(self.tv_weight, options.tv_kind, options.tv_beta)))
         return Objective(self.network, terms, options.pooling)
 
     @torch.no_grad()
@@ -277,7 +288,7 @@ class Stylizer:
         names = [name for name, _ in options.content_layers]
         content = image_to_tensor(self.painted_content, shape).to(self.device)
         features = self.network(content, names, options.pooling)
-        return ContentLoss({name: features[name] for name in names}, options.content_layers,
+        return ContentLoss({name: features[name] for name in names}, self.content_layers,
                            options.content_weight, options.content_reduction)
 
     def _style_long_side(self, shape: tuple[int, int]) -> int:
@@ -305,14 +316,14 @@ class Stylizer:
         if self.style_masks is None:
             targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
                        for name in names}
-            return [StyleLoss(self.statistic, targets, options.style_layers, options.style_weight)]
+            return [StyleLoss(self.statistic, targets, self.style_layers, options.style_weight)]
         losses = []
         for targets, mask, weight in zip(per_image, self._region_masks(shape), self.style_blend):
             layer_masks = self.network.propagate_mask(mask.to(self.device), names)
             prepared = {name: self.statistic.prepare(target) for name, target in targets.items()}
             # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full
             # style weight, as a single painting would have.
-            losses.append(StyleLoss(self.statistic, prepared, options.style_layers,
+            losses.append(StyleLoss(self.statistic, prepared, self.style_layers,
                                     options.style_weight * weight * len(self.style_images), layer_masks))
         return losses
 
@@ -349,6 +360,35 @@ class Stylizer:
         return rgb.to(self.device)
 
     # -- inputs -------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _calibrate(self) -> Optional[dict]:
+        """Factors that carry loss weights tuned on torchvision's VGG (mean/std input) to this network.
+
+        The same image goes through this network twice: in its own input units, and in torchvision's
+        (mean/std-normalized, channels in this network's order). Per layer, r = RMS(own) / RMS(torchvision
+        units); a content loss (squared activations) is divided by r^2, a Gram style loss (activations to the
+        fourth) by r^4, the TV term (on the input) by the input's ratio. None when nothing needs carrying.
+        """
+        options = self.options
+        if options.loss_units != "torchvision" or self.network.normalization.name == "torchvision":
+            return None
+        from .weights import TORCHVISION
+
+        rgb = image_to_tensor(self.content_image, self.stages[0].shape).to(self.device)
+        own = self.network.normalization.preprocess(rgb)
+        foreign = TORCHVISION.preprocess(rgb)
+        foreign = foreign.flip(1) if self.network.normalization.bgr else foreign
+        # Feed the torchvision-unit input to this network as if it were in its own units.
+        as_own = self.network.normalization.postprocess(foreign)
+        names = list(dict.fromkeys(self.layers))
+        mine, theirs = self.network(rgb, names, options.pooling), self.network(as_own, names, options.pooling)
+        ratio = {name: (mine[name].square().mean() / theirs[name].square().mean().clamp_min(1e-30)).sqrt().item()
+                 for name in names}
+        input_ratio = (own.square().mean() / foreign.square().mean()).sqrt().item()
+        return {"content": {name: ratio[name] ** -2 for name, _ in options.content_layers},
+                "style": {name: ratio[name] ** -4 for name, _ in options.style_layers},
+                "tv": 1.0 / input_ratio, "ratios": ratio, "input_ratio": input_ratio}
 
     def _open_masks(self, style_masks: Optional[Sequence[ImageLike]], limit) -> Optional[list[Image.Image]]:
         """One greyscale mask per style image, with the content's aspect ratio, each painting somewhere."""

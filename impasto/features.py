@@ -43,7 +43,8 @@ class VGGFeatures(nn.Module):
         for name in self.names:
             if name.startswith("conv"):
                 weight, bias = weights.convs[name]
-                conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
+                # skip_init: no random initialization, which would draw on (and change) the global generator.
+                conv = nn.utils.skip_init(nn.Conv2d, weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
                 conv.weight.data.copy_(weight)
                 conv.bias.data.copy_(bias)
                 self.convs[name] = conv

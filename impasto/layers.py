@@ -53,7 +53,8 @@ def canonical_layer(name: str | int, model: str) -> str:
             raise OptionError(f"layer index {index} is past the end of {model} (0..{len(names) - 1})")
         return names[index]
     lowered = text.lower()
-    for pattern, template in ((_KERAS_CONV, "conv{}_{}"), (_KERAS_RELU, "relu{}_{}")):
+    # A Keras "block3_conv1" is a Conv2D with activation="relu": its output is the ReLU's, relu3_1.
+    for pattern, template in ((_KERAS_CONV, "relu{}_{}"), (_KERAS_RELU, "relu{}_{}")):
         match = pattern.match(lowered)
         if match:
             lowered = template.format(*match.groups())

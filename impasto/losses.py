@@ -119,7 +119,13 @@ def blend_targets(targets: Sequence[Target], weights: Sequence[float]) -> Target
 
 
 class GramStatistic:
-    """Gram matrices (channel correlations), with one of ``STYLE_NORMALIZATIONS``; Gatys et al.'s statistic."""
+    """Gram matrices (channel correlations), with one of ``STYLE_NORMALIZATIONS``; Gatys et al.'s statistic.
+
+    With the unnormalized ``gatys`` Gram the target is kept per position (the style image's Gram over its
+    pixel count) and scaled to the current image's pixel count when compared: a sum over positions grows with
+    the image, so a painting's own size or aspect ratio (or ``style_size``) would otherwise change the style's
+    strength, and a texture would not match itself tiled twice as wide.
+    """
 
     name = "gram"
 
@@ -129,13 +135,17 @@ class GramStatistic:
         self.normalization = normalization
 
     def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target:
-        return (gram_matrix(features, self.normalization, mask),)
+        gram = gram_matrix(features, self.normalization, mask)
+        return (gram / _pixel_weights(features, mask)[1],) if self.normalization == "gatys" else (gram,)
 
     def prepare(self, target: Target) -> Target:
         return target
 
     def distance(self, features: torch.Tensor, prepared: Target, mask: torch.Tensor | None = None) -> torch.Tensor:
-        return style_loss(features, prepared[0], self.normalization, mask)
+        target = prepared[0]
+        if self.normalization == "gatys":
+            target = target * _pixel_weights(features, mask)[1]
+        return style_loss(features, target, self.normalization, mask)
 
 
 class MeanCovarianceStatistic:

@@ -99,7 +99,8 @@ def adam(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: Step
 def lbfgs(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: StepCallback,
           units: InputNormalization, history_size: int = 50, line_search: Optional[str] = "strong_wolfe",
           where: str = "") -> torch.Tensor:
-    """L-BFGS; one iteration is one evaluation, as in the Keras blog and jcjohnson/neural-style.
+    """L-BFGS; one iteration is one evaluation, as in the Keras blog and jcjohnson/neural-style, and never more
+    evaluations than ``iterations``.
 
     The image moves in ``units`` (the network's own input units, e.g. Caffe's 0..255 BGR minus the mean), as
     in every L-BFGS recipe: without a line search the step lengths depend on them. Returns the best iterate
@@ -114,6 +115,9 @@ def lbfgs(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: Ste
 
     def closure() -> torch.Tensor:
         nonlocal evaluations, best
+        if evaluations >= iterations:
+            # torch checks max_eval only between its iterations, and its line search can evaluate past it.
+            raise _Stop
         optimizer.zero_grad(set_to_none=True)
         current = units.postprocess(param)
         total, terms, value = _evaluate(objective, current, best is None, where)

@@ -18,6 +18,7 @@ INIT_KINDS = ("content", "uniform", "normal", "mean")
 INIT_PALETTES = ("content", "style")
 LINE_SEARCHES = ("strong_wolfe", "none")
 PRESERVE_COLORS = ("luminance", "histogram")
+LOSS_UNITS = ("network", "torchvision")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass
@@ -49,6 +50,9 @@ class Options:
     init: str = "content"
     init_palette: str = "content"  # "style": the initial image recoloured to the style's colour statistics
     preserve_colors: Optional[str] = None  # "luminance" or "histogram": the result keeps the photo's colours
+    # "torchvision": the loss weights were tuned on torchvision's VGG with mean/std input (D2L); on another
+    # network they are rescaled layer by layer by the measured ratio of activation scales (engine.calibrate).
+    loss_units: str = "network"
     optimizer: str = "adam"
     lr: float = 0.05
     lr_decay: float = 1.0
@@ -94,7 +98,8 @@ class Options:
                               ("style_normalization", STYLE_NORMALIZATIONS), ("style_loss", STYLE_STATISTICS),
                               ("tv_kind", TV_KINDS),
                               ("device", DEVICES), ("pooling", ("max", "avg")),
-                              ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES)):
+                              ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
+                              ("loss_units", LOSS_UNITS)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
@@ -189,10 +194,11 @@ def resolve_options(preset_name: str = DEFAULT_PRESET, **overrides: Any) -> Opti
         # The first stage keeps its ratio to the last one (D2L: 225 / 900 of the output's long side).
         ratio = max(shapes[0]) / max(shapes[-1])
         values["min_size"] = given.get("min_size", max(MIN_SIZE, round(values["size"] * ratio)))
-    if "iterations" not in given and "scales" in given and isinstance(values.get("iterations"), list):
-        if len(values["iterations"]) != given["scales"]:
-            values["iterations"] = _respread(values["iterations"], given["scales"])
-            values["lr_decay_every"] = _respread(values.get("lr_decay_every", 0), given["scales"])
+    if "scales" in given:
+        # A preset's per-scale lists follow a new number of scales unless they were given too.
+        for name in ("iterations", "lr_decay_every"):
+            if name not in given and isinstance(values.get(name), list) and len(values[name]) != given["scales"]:
+                values[name] = _respread(values[name], given["scales"])
     if "stage_shapes" in given:
         values.pop("size", None)
     values.update(given)

@@ -45,7 +45,12 @@ PRESETS: dict[str, dict] = {
         "init_palette": "style",
         "style_octaves": 2,
     },
-    # Seed 000 (D2L, PyTorch and MXNet tabs): 150x225, then 600x900 from the upsampled result.
+    # Seed 000 (D2L): 150x225, then 600x900 from the upsampled result. The PyTorch tab's layers: it stores
+    # the outputs of net[i] for i in 0, 5, 10, 19, 28 (style) and 25 (content), but torchvision's VGG runs
+    # ReLU(inplace=True), which overwrites each stored convolution output with its ReLU's: the features it
+    # really computes are relu1_1, relu2_1, relu3_1, relu4_1, conv5_1 (the truncated net ends at 28, with
+    # no ReLU after it) and relu4_4 (tests/test_presets.py runs the book's loop to show it). The MXNet tab
+    # (separate, not in-place activations) uses the convolution outputs: preset d2l-mxnet.
     "d2l": {
         "description": "D2L chapter: 150x225 for 500 epochs, then 600x900 for 300; Adam lr 0.01, x0.1 decay",
         "stage_shapes": [(150, 225), (600, 900)],
@@ -54,8 +59,8 @@ PRESETS: dict[str, dict] = {
         "lr": 0.01,
         "lr_decay": 0.1,
         "lr_decay_every": [200, 100],
-        "content_layers": [("conv4_4", 1.0)],
-        "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+        "content_layers": [("relu4_4", 1.0)],
+        "style_layers": [(name, 1.0) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "conv5_1")],
         "content_weight": 1.0,
         "style_weight": 1e3,
         "tv_weight": 10.0,
@@ -64,6 +69,7 @@ PRESETS: dict[str, dict] = {
         "tv_kind": "d2l",
         "init": "content",
         "log_every": 10,
+        "loss_units": "torchvision",  # the book's weights are tuned on torchvision's VGG-19
     },
     # Seed 003 (Keras blog): VGG-16, 260x260, random init, L-BFGS 10 x 20 evaluations.
     "keras-blog": {
@@ -84,15 +90,19 @@ PRESETS: dict[str, dict] = {
         "tv_beta": 1.25,
         "init": "uniform",
     },
-    # Gatys et al. / seed 004: conv1_1..conv5_1 Grams, sum-of-squares content, noise init, L-BFGS.
+    # Gatys et al. / seed 004: the paper's "conv1_1".."conv5_1" and "conv4_2" are the rectified outputs
+    # (Caffe runs its ReLUs in place, so a conv blob holds the ReLU's output), and the paper replaces max
+    # pooling by average pooling; sum-of-squares content, noise init, L-BFGS.
     "gatys": {
-        "description": "Gatys et al. (seed 004): style conv1_1..conv5_1, content conv4_2, noise init, L-BFGS",
+        "description": "Gatys et al. (seed 004): style relu1_1..relu5_1, content relu4_2, average pooling, "
+                       "noise init, L-BFGS",
+        "pooling": "avg",
         "size": 512,
         "scales": 1,
         "iterations": [500],
         "optimizer": "lbfgs",
-        "content_layers": [("conv4_2", 1.0)],
-        "style_layers": [(name, 1.0 / 5) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+        "content_layers": [("relu4_2", 1.0)],
+        "style_layers": [(name, 1.0 / 5) for name in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")],
         "content_weight": 0.5,  # the paper's content loss is 1/2 * sum of squares; alpha/beta = 1e-3
         "style_weight": 1e3,
         "tv_weight": 0.0,
@@ -115,9 +125,8 @@ PRESETS: dict[str, dict] = {
 #   image (its forward adds nothing to the reported loss), i.e. our keras TV form with beta 1 at weight 5e-4;
 #   -init random: torch.randn(...) * 0.001 in the network's input units, the mean pixel plus faint noise;
 #   -pooling max, -normalize_gradients 0, -original_colors 0.
-# Two differences remain: Torch7 scales pixels by 256 where the Caffe convention (and impasto) uses 255, and
-# impasto's L-BFGS moves the image in ImageNet-normalised units, a near-uniform rescaling of Torch7's Caffe
-# units (factor 57.1-57.4 per channel) that L-BFGS's curvature scaling absorbs after its first step.
+# One difference remains: Torch7 scales pixels by 256 where the Caffe convention (and impasto) uses 255.
+# impasto's L-BFGS moves the image in the network's own input units (Caffe's), as Torch7 does.
 PRESETS["jcjohnson"] = {
     "description": "jcjohnson/neural-style's defaults: 512 px, 1000 L-BFGS iterations from faint noise "
                    "(30-60 min on a 2-core CPU; the quality reference)",
@@ -142,6 +151,13 @@ PRESETS["jcjohnson"] = {
 
 # Seed 002 (D2L, newer English edition): the same model and losses as seed 000, one pass at 300x450, ten
 # times the style weight, a much larger Adam step decaying by 0.8 every 50 epochs.
+PRESETS["d2l-mxnet"] = {
+    **PRESETS["d2l"],
+    "description": "D2L chapter, MXNet tab: as d2l, on the convolution outputs conv1_1..conv5_1 and conv4_4",
+    "content_layers": [("conv4_4", 1.0)],
+    "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
+}
+
 PRESETS["d2l-v2"] = {
     **PRESETS["d2l"],
     "description": "D2L newer edition: 300x450 for 500 epochs; style 1e4, Adam lr 0.3, x0.8 every 50",

@@ -211,3 +211,34 @@ def test_meancov_style_loss_runs_and_lowers_its_term(vgg19_weights):
                       iterations=15, seed=0)
     assert stylizer.statistic.name == "meancov"
     assert stylizer.history[-1]["style"] < 0.6 * stylizer.history[0]["style"]
+
+
+def test_an_unseeded_run_leaves_the_callers_random_state_alone(vgg19_weights):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, iterations=1, init="uniform")
+    assert torch.equal(torch.rand(3), expected)
+    assert 0 <= stylizer.seed < 2**63
+
+
+def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weights):
+    from impasto.weights import TORCHVISION, VGGWeights
+
+    options = resolve_options("d2l", size=64, scales=1, iterations=1, seed=0)
+    stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
+    calibration = stylizer.calibration
+    # Caffe input is 0..255 minus the mean; torchvision's is mean/std-normalized: about 57x apart at the input.
+    assert 50 < calibration["input_ratio"] < 65 and calibration["tv"] == pytest.approx(1 / calibration["input_ratio"])
+    for name, weight in stylizer.style_layers:
+        assert weight == pytest.approx(calibration["ratios"][name] ** -4) and calibration["ratios"][name] > 10
+    assert stylizer.content_layers[0][1] == pytest.approx(calibration["ratios"]["relu4_4"] ** -2)
+    stylizer.run()
+    uncalibrated = Stylizer(gradient_image(96, 64), stripes_image(80, 80),
+                            resolve_options("d2l", size=64, scales=1, iterations=1, seed=0, loss_units="network"),
+                            weights=vgg19_weights)
+    uncalibrated.run()
+    assert uncalibrated.history[0]["style"] > 1e5 * stylizer.history[0]["style"]
+    # Weights in torchvision's own units need nothing carried.
+    torchvision_like = VGGWeights("vgg19", vgg19_weights.convs, TORCHVISION, source="test")
+    assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).calibration is None

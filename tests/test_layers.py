@@ -22,7 +22,7 @@ def test_d2l_indices_name_the_layers_the_book_means():
 
 
 @pytest.mark.parametrize("spelling, expected", [
-    ("relu4_2", "relu4_2"), ("CONV1_1", "conv1_1"), ("pool2", "pool2"), ("block3_conv3", "conv3_3"),
+    ("relu4_2", "relu4_2"), ("CONV1_1", "conv1_1"), ("pool2", "pool2"), ("block3_conv3", "relu3_3"),
     ("block5_pool", "pool5"), ("block2_relu1", "relu2_1"), (" relu1_1 ", "relu1_1"),
 ])
 def test_spellings(spelling, expected):
@@ -38,13 +38,13 @@ def test_unknown_layers_raise(bad):
 def test_keras_names_round_trip():
     assert keras_name("conv3_2") == "block3_conv2"
     for name in conv_layer_names("vgg19"):
-        assert canonical_layer(keras_name(name), "vgg19") == name
+        assert canonical_layer(keras_name(name), "vgg19") == name.replace("conv", "relu")
 
 
 def test_vgg16_has_no_conv3_4():
     with pytest.raises(OptionError):
         canonical_layer("conv3_4", "vgg16")
-    assert canonical_layer("block3_conv3", "vgg16") == "conv3_3"
+    assert canonical_layer("block3_conv3", "vgg16") == "relu3_3"  # Keras convs include their ReLU
 
 
 def test_weighted_layer_specs():

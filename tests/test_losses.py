@@ -145,3 +145,19 @@ def test_mean_covariance_few_pixels_path_equals_the_channel_path():
     mask = torch.rand(1, 1, 4, 5, dtype=torch.float64)
     many = few.repeat(1, 1, 1, 4)
     assert torch.allclose(statistic.distance(few, target, mask), statistic.distance(many, target, mask.repeat(1, 1, 1, 4)))
+
+
+def test_unnormalized_gram_targets_do_not_depend_on_the_style_images_size():
+    # A texture and the same texture tiled twice as wide have the same statistics: distance 0 either way.
+    torch.manual_seed(2)
+    texture = torch.rand(1, 4, 6, 6)
+    tiled = texture.repeat(1, 1, 1, 2)
+    for normalization in ("gatys", "d2l", "relative"):
+        statistic = GramStatistic(normalization)
+        assert statistic.distance(texture, statistic.prepare(statistic.target(tiled))).item() < 1e-10
+        assert statistic.distance(tiled, statistic.prepare(statistic.target(texture))).item() < 1e-10
+    # And a matching target still gives Gatys' own formula on the current image.
+    statistic = GramStatistic("gatys")
+    other = torch.rand(1, 4, 6, 6)
+    assert torch.allclose(statistic.distance(texture, statistic.target(other)),
+                          style_loss(texture, gram_matrix(other, "gatys"), "gatys"))

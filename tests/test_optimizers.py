@@ -58,3 +58,12 @@ def test_a_loss_that_is_never_finite_is_an_error_and_a_later_nan_rolls_back():
         adam(torch.full((1, 3, 4, 4), 0.9), sometimes_nan, 6, lambda s: steps.append(s) and False, lambda i: 0.05)
     # The NaN evaluation is not reported; the others are, and all are finite.
     assert len(steps) == 5 and all(math.isfinite(step.total) for step in steps)
+
+
+def test_lbfgs_never_evaluates_past_its_budget():
+    for line_search in ("strong_wolfe", None):
+        for budget in (1, 4, 7):
+            seen = []
+            lbfgs(torch.rand(1, 3, 4, 4), squared_distance, budget, lambda s: seen.append(s.iteration) and False,
+                  CAFFE, line_search=line_search)
+            assert seen == list(range(1, len(seen) + 1)) and len(seen) <= budget

@@ -12,8 +12,11 @@ def test_d2l_is_seed_000():
     assert options.iterations == [500, 300]
     assert (options.optimizer, options.lr, options.lr_decay, options.lr_decay_every) == ("adam", 0.01, 0.1, [200, 100])
     assert (options.content_weight, options.style_weight, options.tv_weight) == (1.0, 1e3, 10.0)
-    assert options.content_layers == [("conv4_4", 1.0)]
-    assert [name for name, _ in options.style_layers] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert options.content_layers == [("relu4_4", 1.0)]
+    assert [name for name, _ in options.style_layers] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "conv5_1"]
+    mxnet = resolve_options("d2l-mxnet")
+    assert mxnet.content_layers == [("conv4_4", 1.0)] and mxnet.iterations == options.iterations
+    assert [name for name, _ in mxnet.style_layers] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
     assert (options.content_reduction, options.style_normalization, options.tv_kind) == ("mean", "d2l", "d2l")
     assert options.init == "content" and options.model == "vgg19"
 
@@ -27,8 +30,9 @@ def test_d2l_v2_is_seed_002():
 def test_keras_blog_is_seed_003():
     options = resolve_options("keras-blog")
     assert options.model == "vgg16" and options.stage_shapes == [(260, 260)]
-    assert options.content_layers == [("conv2_2", 1.0)] and options.content_weight == 0.02
-    assert [name for name, _ in options.style_layers] == ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"]
+    # Keras convolutions carry their ReLU: block2_conv2 is relu2_2.
+    assert options.content_layers == [("relu2_2", 1.0)] and options.content_weight == 0.02
+    assert [name for name, _ in options.style_layers] == ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
     assert sum(weight for _, weight in options.style_layers) * options.style_weight == pytest.approx(4.5)
     assert (options.tv_weight, options.tv_kind, options.tv_beta) == (0.995, "keras", 1.25)
     assert (options.style_normalization, options.content_reduction) == ("gatys", "sum")
@@ -37,8 +41,8 @@ def test_keras_blog_is_seed_003():
 
 def test_gatys_is_the_paper():
     options = resolve_options("gatys")
-    assert [name for name, _ in options.style_layers] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
-    assert options.content_layers == [("conv4_2", 1.0)] and options.init == "normal"
+    assert [name for name, _ in options.style_layers] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    assert options.content_layers == [("relu4_2", 1.0)] and options.init == "normal" and options.pooling == "avg"
     assert options.style_normalization == "gatys" and options.optimizer == "lbfgs"
 
 
@@ -123,3 +127,45 @@ def test_lbfgs_settings_without_lbfgs_are_refused():
     with pytest.raises(OptionError, match="no scale uses it"):
         resolve_options(line_search="none")
     assert resolve_options(optimizer="lbfgs", line_search="none", lbfgs_history=10).lbfgs_history == 10
+
+
+def test_d2l_pytorch_extraction_loop_stores_relu_outputs(vgg19_weights):
+    """The book's extract_features on a torchvision-layout VGG-19 (ReLU(inplace=True)) returns what the d2l
+    preset names: relu outputs for indices 0, 5, 10, 19 and 25, and conv5_1 for 28."""
+    import torch
+    from torch import nn
+
+    from impasto.features import VGGFeatures
+    from impasto.layers import CONVS_PER_BLOCK, conv_layer_names
+
+    layers, names = [], iter(conv_layer_names("vgg19"))
+    for count in CONVS_PER_BLOCK["vgg19"]:
+        for _ in range(count):
+            weight, bias = vgg19_weights.convs[next(names)]
+            conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
+            conv.weight.data.copy_(weight)
+            conv.bias.data.copy_(bias)
+            layers += [conv, nn.ReLU(inplace=True)]
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    style_layers, content_layers = [0, 5, 10, 19, 28], [25]
+    net = nn.Sequential(*layers[: max(content_layers + style_layers) + 1]).double()  # truncated as in the book
+
+    def extract_features(X, content_layers, style_layers):  # the book's loop, verbatim in substance
+        contents, styles = [], []
+        for i in range(len(net)):
+            X = net[i](X)
+            if i in style_layers:
+                styles.append(X)
+            if i in content_layers:
+                contents.append(X)
+        return contents, styles
+
+    image = torch.rand(1, 3, 64, 64, dtype=torch.float64)  # double: the two conv paths then agree to 1e-9
+    with torch.no_grad():
+        contents, styles = extract_features(vgg19_weights.normalization.preprocess(image), content_layers, style_layers)
+        options = resolve_options("d2l")
+        ours = VGGFeatures(vgg19_weights).double()(image, [n for n, _ in options.style_layers + options.content_layers])
+    for stored, (name, _) in zip(styles, options.style_layers):
+        assert torch.allclose(stored, ours[name], atol=1e-6), name
+    assert torch.allclose(contents[0], ours["relu4_4"], atol=1e-6)
+    assert (styles[0] >= 0).all() and (styles[4] < 0).any()  # rectified, except the last (no ReLU after it)
