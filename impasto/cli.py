@@ -134,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum", "relative"],
                       help="mean (D2L) or sum (Gatys, Keras blog) of squared differences, or relative: "
                            "their sum over the target's squared norm (impasto's default)")
-    loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys", "relative"],
+    loss.add_argument("--style-norm", dest="style_normalization", choices=["d2l", "gatys", "relative", "keras"],
                       help="d2l: Gram/(c*h*w), mean squared; gatys: sum squared / (4 c^2 (hw)^2); relative: "
-                           "||G - A||^2 / ||A||^2 per layer (impasto's default)")
+                           "||G - A||^2 / ||A||^2 per layer (impasto's default); keras: sum squared / (4 * 3^2 * "
+                           "(image H W)^2) for every layer, the Keras blog's")
     loss.add_argument("--style-loss", choices=["gram", "meancov"],
                       help="the style statistic: gram (Gram matrices, Gatys et al.; default) or meancov (channel "
                            "mean and covariance, a Wasserstein-2 distance as in crowsonkb/style-transfer-pytorch)")
@@ -145,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     optim = parser.add_argument_group("optimization")
     optim.add_argument("--init", help="content, uniform, normal, mean (the network's mean pixel plus faint "
-                                      "noise, jcjohnson's -init random), or an image file to start from")
+                                      "noise, jcjohnson's -init random), keras (uniform 0..255 minus 128 in the "
+                                      "network's units, the Keras blog's), or an image file to start from")
     optim.add_argument("--init-palette", choices=["content", "style"],
                        help="style (default): recolour the first image to the paintings' colour mean and "
                             "covariance; content: keep its own colours")
@@ -154,12 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--optimizer", help="adam or lbfgs, or one per scale such as lbfgs,lbfgs,adam,adam")
     optim.add_argument("--line-search", choices=["strong_wolfe", "none"],
                        help="L-BFGS line search (none: Torch7's fixed step, as jcjohnson/neural-style)")
+    optim.add_argument("--lbfgs-restart", type=_ranged("lbfgs_restart"),
+                       help=f"run L-BFGS in calls of N evaluations, each with a fresh history (the Keras blog: 20; "
+                            f"0: one call; {range_text('lbfgs_restart')})")
     optim.add_argument("--lbfgs-history", type=_ranged("lbfgs_history"),
                        help=f"L-BFGS correction pairs kept (default 50; {range_text('lbfgs_history')})")
     optim.add_argument("--lr", type=_number, help="Adam learning rate (ImageNet-normalized pixel units)")
     optim.add_argument("--lr-decay", type=_number, help="learning-rate factor applied every --lr-decay-every")
     optim.add_argument("--lr-decay-every", type=_ranged_list("lr_decay_every"),
                        help=f"iterations between decays, per scale (0: none; {range_text('lr_decay_every')})")
+    optim.add_argument("--clamp-pixels", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep pixels in 0..1 after each Adam step (default; the d2l presets do not)")
+    optim.add_argument("--stage-handoff", choices=["bicubic", "d2l"],
+                       help="how a scale starts the next: bicubic (default) or d2l (8-bit, PIL bilinear)")
+    optim.add_argument("--loss-units", choices=["network", "torchvision"],
+                       help="torchvision: the loss weights were tuned on torchvision's VGG (D2L) and are rescaled "
+                            "layer by layer for the network in use (the d2l presets' default)")
     optim.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default auto: a GPU if there is one")
 
     report = parser.add_argument_group("reports")

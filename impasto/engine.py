@@ -20,8 +20,9 @@ from PIL import Image
 from .errors import ImpastoWarning, NumericalError, OptionError
 from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
-from .layers import min_input_side
-from .losses import ContentLoss, StyleLoss, TotalVariationLoss, blend_targets, style_statistic
+from .layers import layer_geometry, min_input_side
+from .losses import (KERAS_STYLE_NORMALIZATION, ContentLoss, StyleLoss, TotalVariationLoss, blend_targets,
+                     style_statistic)
 from .objective import NamedTerm, Objective
 from .optimizers import Step, adam, lbfgs
 from .options import INIT_KINDS, Options, resolve_options
@@ -136,7 +137,8 @@ class Stylizer:
         if network.model != options.model:
             raise OptionError(f"the network is {network.model}, but the options ask for {options.model}")
         self.network = network.to(self.device)
-        self.statistic = style_statistic(options.style_loss, options.style_normalization)
+        keras = options.style_normalization == KERAS_STYLE_NORMALIZATION
+        self.statistic = style_statistic(options.style_loss, "gatys" if keras else options.style_normalization)
         self.stages = plan_stages(options, self.content_image.size)
         self.stage_optimizers = options.stage_optimizers()
         self._smallest_side = min_input_side(self.layers, options.model)
@@ -147,6 +149,11 @@ class Stylizer:
                                for name, w in options.content_layers]
         self.style_layers = [(name, w * self.calibration["style"][name] if self.calibration else w)
                              for name, w in options.style_layers]
+        if keras:
+            # The blog's 4 * 3^2 * (H W)^2 for every layer = Gatys' 4 C^2 (h w)^2 * C^2 / (9 * 16^poolings).
+            geometry = {name: layer_geometry(name, options.model) for name, _ in self.style_layers}
+            self.style_layers = [(name, w * geometry[name][0] ** 2 / (9 * 16 ** geometry[name][1]))
+                                 for name, w in self.style_layers]
         self.tv_weight = options.tv_weight * (self.calibration["tv"] if self.calibration else 1.0)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
@@ -188,11 +195,13 @@ class Stylizer:
                 on_step = lambda step, stage=stage: self._record(stage, step)  # noqa: E731
                 if self.stage_optimizers[stage.index] == "adam":
                     schedule = lambda i, stage=stage: learning_rate(self.options, stage, i)  # noqa: E731
-                    rgb = adam(rgb, objective, stage.iterations, on_step, schedule, where)
+                    rgb = adam(rgb, objective, stage.iterations, on_step, schedule, where,
+                               clamp=self.options.clamp_pixels)
                 else:
                     rgb = lbfgs(rgb, objective, stage.iterations, on_step, self.network.normalization,
                                 self.options.lbfgs_history,
-                                None if self.options.line_search == "none" else self.options.line_search, where)
+                                None if self.options.line_search == "none" else self.options.line_search, where,
+                                restart=self.options.lbfgs_restart)
                 previous = rgb.detach()
                 self._result = previous
                 self._best = None
@@ -330,6 +339,11 @@ class Stylizer:
     def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
         if previous is not None:
             # Warm start: the coarser result, upsampled, carries its large strokes into this scale.
+            if self.options.stage_handoff == "d2l":
+                # D2L: postprocess (clamp, 8-bit PIL image), then preprocess (PIL's bilinear Resize).
+                image = tensor_to_image(previous).resize((stage.shape[1], stage.shape[0]),
+                                                         Image.Resampling.BILINEAR)
+                return image_to_tensor(image).to(self.device)
             return F.interpolate(previous, size=stage.shape, mode="bicubic", align_corners=False)
         init = self.options.init
         height, width = stage.shape
@@ -344,6 +358,10 @@ class Stylizer:
         elif init == "mean":
             # jcjohnson's "-init random": the network's mean pixel plus noise of std 0.001 in its input units.
             noise = 0.001 * torch.randn((1, 3, height, width), generator=self.generator)
+            rgb = self.network.normalization.postprocess(noise)
+        elif init == "keras":
+            # The Keras blog: np.random.uniform(0, 255, shape) - 128 in the preprocessed (network) space.
+            noise = torch.rand((1, 3, height, width), generator=self.generator) * 255.0 - 128.0
             rgb = self.network.normalization.postprocess(noise)
         else:
             raise OptionError(f"unknown init {init!r}")  # options.validate lets nothing else through

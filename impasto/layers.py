@@ -114,6 +114,16 @@ def parse_weighted_layers(spec: str | Sequence, model: str) -> list[tuple[str, f
     return pairs
 
 
+def layer_geometry(name: str, model: str) -> tuple[int, int]:
+    """(channels, poolings before it) of a canonical conv/relu/pool layer: its activation has that many
+    channels at 1/2^poolings of the image's side."""
+    names = layer_names(model)
+    index = names.index(name)
+    pools = sum(1 for earlier in names[:index] if earlier.startswith("pool"))
+    block = int(name[4] if name.startswith("pool") else name.removeprefix("conv").removeprefix("relu")[0])
+    return BLOCK_CHANNELS[block - 1], pools
+
+
 def min_input_side(names: Sequence[str], model: str) -> int:
     """Smallest image side for which every layer in ``names`` still has at least one pixel."""
     last = deepest_layer(names, model)

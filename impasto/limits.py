@@ -14,7 +14,7 @@ INT_RANGES = {
     "scales": (1, 32), "iterations": (1, MAX_ITERATIONS), "lr_decay_every": (0, MAX_ITERATIONS),
     "log_every": (1, MAX_ITERATIONS), "lbfgs_history": (1, 10_000), "style_octaves": (1, 8),
     "max_input_pixels": (1, 2**40), "seed": (0, 2**64 - 1), "save_every": (0, MAX_ITERATIONS),
-    "timelapse_every": (0, MAX_ITERATIONS),
+    "timelapse_every": (0, MAX_ITERATIONS), "lbfgs_restart": (0, MAX_ITERATIONS),
 }
 
 

@@ -28,6 +28,10 @@ from .layers import INPUT_LAYER
 
 CONTENT_REDUCTIONS = ("mean", "sum", "relative")
 STYLE_NORMALIZATIONS = ("d2l", "gatys", "relative")
+# Options may also name "keras": the Keras blog's one constant for every layer, 4 * 3^2 * (image H W)^2 on
+# unnormalized Grams. It is Gatys' per-layer 4 C^2 (h w)^2 times C^2 / (9 * 16^poolings), a per-layer constant
+# that the engine folds into the layer weights (see Stylizer); the statistic itself is "gatys".
+KERAS_STYLE_NORMALIZATION = "keras"
 STYLE_STATISTICS = ("gram", "meancov")
 TV_KINDS = ("d2l", "keras")
 

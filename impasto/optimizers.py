@@ -54,8 +54,9 @@ def _evaluate(objective: Objective, rgb: torch.Tensor, first: bool,
 
 
 def adam(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: StepCallback,
-         learning_rate: Callable[[int], float], where: str = "") -> torch.Tensor:
-    """Adam with the step size ``learning_rate(iteration index)``; pixels are kept displayable (0..1).
+         learning_rate: Callable[[int], float], where: str = "", clamp: bool = True) -> torch.Tensor:
+    """Adam with the step size ``learning_rate(iteration index)``; with ``clamp`` pixels are kept
+    displayable (0..1) after each step (D2L's recipe does not clamp).
 
     A non-finite loss rolls back to the best iterate and halves the step, a few times at most. ``where``
     ("at scale 2") goes into messages.
@@ -90,34 +91,33 @@ def adam(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: Step
         if on_step(Step(iteration, terms, value, lr, current.detach())):
             break
         optimizer.step()
-        with torch.no_grad():
-            # Keep every pixel a displayable color; out-of-range values would be clipped at the end anyway.
-            param.copy_(torch.maximum(torch.minimum(param, high), low))
+        if clamp:
+            with torch.no_grad():
+                # Keep every pixel a displayable color; out-of-range values would be clipped at the end anyway.
+                param.copy_(torch.maximum(torch.minimum(param, high), low))
     return ADAM_UNITS.postprocess(param.detach())
 
 
 def lbfgs(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: StepCallback,
           units: InputNormalization, history_size: int = 50, line_search: Optional[str] = "strong_wolfe",
-          where: str = "") -> torch.Tensor:
+          where: str = "", restart: int = 0) -> torch.Tensor:
     """L-BFGS; one iteration is one evaluation, as in the Keras blog and jcjohnson/neural-style, and never more
     evaluations than ``iterations``.
 
     The image moves in ``units`` (the network's own input units, e.g. Caffe's 0..255 BGR minus the mean), as
     in every L-BFGS recipe: without a line search the step lengths depend on them. Returns the best iterate
-    (L-BFGS may end on a probe that is worse).
+    (L-BFGS may end on a probe that is worse). ``restart`` > 0 runs it as calls of that many evaluations, each
+    starting a fresh history from where the last ended (the Keras blog's repeated ``fmin_l_bfgs_b(maxfun=20)``).
     """
     param = units.preprocess(rgb).contiguous().requires_grad_(True)
-    optimizer = torch.optim.LBFGS([param], lr=1.0, max_iter=iterations, max_eval=iterations,
-                                  history_size=history_size, tolerance_grad=0.0, tolerance_change=0.0,
-                                  line_search_fn=line_search)
     best: Optional[tuple[float, torch.Tensor]] = None
-    evaluations = 0
+    evaluations, budget = 0, 0
 
     def closure() -> torch.Tensor:
         nonlocal evaluations, best
-        if evaluations >= iterations:
+        if evaluations >= budget:
             # torch checks max_eval only between its iterations, and its line search can evaluate past it.
-            raise _Stop
+            raise _CallDone
         optimizer.zero_grad(set_to_none=True)
         current = units.postprocess(param)
         total, terms, value = _evaluate(objective, current, best is None, where)
@@ -134,12 +134,26 @@ def lbfgs(rgb: torch.Tensor, objective: Objective, iterations: int, on_step: Ste
             raise _Stop
         return total
 
-    try:
-        optimizer.step(closure)
-    except _Stop:
-        pass
+    call = restart or iterations
+    while evaluations < iterations:
+        budget = min(iterations, evaluations + call)
+        optimizer = torch.optim.LBFGS([param], lr=1.0, max_iter=budget - evaluations,
+                                      max_eval=budget - evaluations, history_size=history_size,
+                                      tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=line_search)
+        try:
+            optimizer.step(closure)
+        except _CallDone:
+            pass
+        except _Stop:
+            break
+        if evaluations < budget:
+            break  # torch ended the call early (converged): more calls would change nothing
     return best[1] if best is not None else units.postprocess(param.detach())
 
 
 class _Stop(Exception):
     """Raised inside the L-BFGS closure to end the scale early."""
+
+
+class _CallDone(Exception):
+    """Raised inside the L-BFGS closure when one call's evaluation budget is spent."""

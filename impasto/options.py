@@ -9,16 +9,17 @@ from .errors import OptionError, display_path
 from .files import path_kind
 from .layers import MODELS, parse_weighted_layers
 from .limits import INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
-from .losses import CONTENT_REDUCTIONS, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
+from .losses import CONTENT_REDUCTIONS, KERAS_STYLE_NORMALIZATION, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
 from .images import DEFAULT_MAX_INPUT_PIXELS
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
 OPTIMIZERS = ("adam", "lbfgs")
-INIT_KINDS = ("content", "uniform", "normal", "mean")
+INIT_KINDS = ("content", "uniform", "normal", "mean", "keras")
 INIT_PALETTES = ("content", "style")
 LINE_SEARCHES = ("strong_wolfe", "none")
 PRESERVE_COLORS = ("luminance", "histogram")
 LOSS_UNITS = ("network", "torchvision")
+STAGE_HANDOFFS = ("bicubic", "d2l")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass
@@ -53,12 +54,17 @@ class Options:
     # "torchvision": the loss weights were tuned on torchvision's VGG with mean/std input (D2L); on another
     # network they are rescaled layer by layer by the measured ratio of activation scales (engine.calibrate).
     loss_units: str = "network"
+    clamp_pixels: bool = True  # Adam keeps pixels displayable after each step (D2L does not)
+    # How a finished scale starts the next: "bicubic" (the float image) or "d2l" (as the book: the image
+    # clamped and rounded to 8 bits, then resized bilinearly by PIL).
+    stage_handoff: str = "bicubic"
     optimizer: str = "adam"
     lr: float = 0.05
     lr_decay: float = 1.0
     lr_decay_every: Union[int, list] = 0
     line_search: str = "strong_wolfe"  # L-BFGS only; "none" takes the quasi-Newton step as it is (Torch7's optim)
     lbfgs_history: int = 50
+    lbfgs_restart: int = 0  # L-BFGS in calls of this many evaluations, each with a fresh history (0: one call)
     seed: Optional[int] = None
     device: str = "auto"
     log_every: int = 1
@@ -71,7 +77,7 @@ class Options:
 
     def validate(self) -> "Options":
         """Check every value and normalize layer specs to (canonical name, weight) pairs."""
-        for name in ("size", "scales", "min_size", "log_every", "lbfgs_history", "style_octaves"):
+        for name in ("size", "scales", "min_size", "log_every", "lbfgs_history", "lbfgs_restart", "style_octaves"):
             check_int(name, getattr(self, name))
         if self.style_size is not None:
             check_int("style_size", self.style_size)
@@ -95,16 +101,17 @@ class Options:
         if self.lr_decay <= 0:
             raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
         for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
-                              ("style_normalization", STYLE_NORMALIZATIONS), ("style_loss", STYLE_STATISTICS),
+                              ("style_normalization", STYLE_NORMALIZATIONS + (KERAS_STYLE_NORMALIZATION,)),
+                              ("style_loss", STYLE_STATISTICS),
                               ("tv_kind", TV_KINDS),
                               ("device", DEVICES), ("pooling", ("max", "avg")),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
-                              ("loss_units", LOSS_UNITS)):
+                              ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")
         if self.init not in INIT_KINDS and path_kind(str(self.init), "init image") != "file":
-            raise OptionError(f"init must be content, uniform, normal, mean or an image file; "
+            raise OptionError(f"init must be content, uniform, normal, mean, keras or an image file; "
                               f"{display_path(str(self.init))} is none")
         self.content_layers = parse_weighted_layers(self.content_layers, self.model)
         self.style_layers = parse_weighted_layers(self.style_layers, self.model)
@@ -130,6 +137,8 @@ class Options:
             self.style_blend = blend
         if self.seed is not None:
             check_int("seed", self.seed)
+        if not isinstance(self.clamp_pixels, bool):
+            raise OptionError(f"clamp_pixels must be True or False, got {self.clamp_pixels!r}")
         return self
 
     def stage_optimizers(self) -> list[str]:
@@ -216,7 +225,7 @@ def _check_conflicts(options: Options, given: dict) -> None:
     adam_only = sorted({"lr", "lr_decay", "lr_decay_every"} & set(given))
     if "adam" not in options.stage_optimizers() and adam_only:
         raise OptionError(f"{', '.join(adam_only)} set the Adam step size; L-BFGS finds its own (drop it)")
-    lbfgs_only = sorted({"line_search", "lbfgs_history"} & set(given))
+    lbfgs_only = sorted({"line_search", "lbfgs_history", "lbfgs_restart"} & set(given))
     if "lbfgs" not in options.stage_optimizers() and lbfgs_only:
         raise OptionError(f"{', '.join(lbfgs_only)} set L-BFGS, but no scale uses it (set optimizer to lbfgs, "
                           f"or drop it)")

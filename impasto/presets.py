@@ -70,6 +70,8 @@ PRESETS: dict[str, dict] = {
         "init": "content",
         "log_every": 10,
         "loss_units": "torchvision",  # the book's weights are tuned on torchvision's VGG-19
+        "clamp_pixels": False,  # the book's train() never clamps X
+        "stage_handoff": "d2l",  # X = preprocess(postprocess(output), image_shape): 8-bit, PIL bilinear
     },
     # Seed 003 (Keras blog): VGG-16, 260x260, random init, L-BFGS 10 x 20 evaluations.
     "keras-blog": {
@@ -85,10 +87,11 @@ PRESETS: dict[str, dict] = {
         "style_weight": 4.5,
         "tv_weight": 0.995,
         "content_reduction": "sum",
-        "style_normalization": "gatys",
+        "style_normalization": "keras",  # the blog's 4 * 3^2 * (260 * 260)^2 for every layer
         "tv_kind": "keras",
         "tv_beta": 1.25,
-        "init": "uniform",
+        "init": "keras",  # np.random.uniform(0, 255, ...) - 128 in the preprocessed (BGR, mean-subtracted) space
+        "lbfgs_restart": 20,  # 10 calls of fmin_l_bfgs_b(..., maxfun=20): the history starts afresh each call
     },
     # Gatys et al. / seed 004: the paper's "conv1_1".."conv5_1" and "conv4_2" are the rectified outputs
     # (Caffe runs its ReLUs in place, so a conv blob holds the ReLU's output), and the paper replaces max

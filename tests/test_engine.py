@@ -6,6 +6,7 @@ from PIL import Image
 
 from impasto import Interrupted, Stylizer, stylize
 from impasto.errors import OptionError, WeightsError
+from impasto.images import image_to_tensor, tensor_to_image
 from impasto.options import resolve_options
 from tests.conftest import gradient_image, stripes_image
 
@@ -242,3 +243,19 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
     # Weights in torchvision's own units need nothing carried.
     torchvision_like = VGGWeights("vgg19", vgg19_weights.convs, TORCHVISION, source="test")
     assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).calibration is None
+
+
+def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clamp(vgg19_weights):
+    options = resolve_options("d2l", size=96, min_size=48, iterations=[3, 1], seed=0, lr=0.5)
+    assert options.stage_handoff == "d2l" and options.clamp_pixels is False
+    stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
+    coarse = torch.rand(1, 3, 32, 48) * 1.4 - 0.2  # out of range, not on the 8-bit grid
+    start = stylizer._initial_rgb(stylizer.stages[1], coarse)
+    expected = image_to_tensor(tensor_to_image(coarse).resize((96, 64), Image.Resampling.BILINEAR))
+    assert torch.equal(start, expected) and start.min() >= 0 and start.max() <= 1
+    assert torch.allclose(start * 255, (start * 255).round(), atol=1e-4)
+    # Without clamping, a large step leaves pixels outside 0..1 (the default preset's clamp would not).
+    seen = []
+    stylizer.callback = lambda progress: seen.append(stylizer._current.clone())
+    stylizer.run()
+    assert any(image.min() < 0 or image.max() > 1 for image in seen)

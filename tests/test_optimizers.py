@@ -67,3 +67,15 @@ def test_lbfgs_never_evaluates_past_its_budget():
             lbfgs(torch.rand(1, 3, 4, 4), squared_distance, budget, lambda s: seen.append(s.iteration) and False,
                   CAFFE, line_search=line_search)
             assert seen == list(range(1, len(seen) + 1)) and len(seen) <= budget
+
+
+def test_lbfgs_restarts_spend_the_same_budget_in_calls():
+    seen = []
+    lbfgs(torch.full((1, 3, 4, 4), 0.9), squared_distance, 40, lambda s: seen.append(s.total) and False,
+          CAFFE, line_search="strong_wolfe", restart=10)
+    # Each call starts a fresh history from where the last one ended: the descent goes on across calls.
+    assert len(seen) <= 40 and min(seen) < 1e-3 * seen[0]
+    counted = []
+    lbfgs(torch.rand(1, 3, 4, 4), lambda rgb: {"x": (rgb - TARGET).abs().sum()}, 12,
+          lambda s: counted.append(s.iteration) and False, CAFFE, line_search=None, restart=5)
+    assert counted == list(range(1, 13))  # 5 + 5 + 2 evaluations, numbered through

@@ -35,8 +35,8 @@ def test_keras_blog_is_seed_003():
     assert [name for name, _ in options.style_layers] == ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
     assert sum(weight for _, weight in options.style_layers) * options.style_weight == pytest.approx(4.5)
     assert (options.tv_weight, options.tv_kind, options.tv_beta) == (0.995, "keras", 1.25)
-    assert (options.style_normalization, options.content_reduction) == ("gatys", "sum")
-    assert (options.optimizer, options.init, options.iterations) == ("lbfgs", "uniform", [200])
+    assert (options.style_normalization, options.content_reduction) == ("keras", "sum")
+    assert (options.optimizer, options.init, options.iterations) == ("lbfgs", "keras", [200])
 
 
 def test_gatys_is_the_paper():
@@ -169,3 +169,42 @@ def test_d2l_pytorch_extraction_loop_stores_relu_outputs(vgg19_weights):
         assert torch.allclose(stored, ours[name], atol=1e-6), name
     assert torch.allclose(contents[0], ours["relu4_4"], atol=1e-6)
     assert (styles[0] >= 0).all() and (styles[4] < 0).any()  # rectified, except the last (no ReLU after it)
+
+
+def test_keras_blog_style_constant_init_and_restarts(vgg19_weights, tmp_path):
+    """The blog's style term is sum((S - C)^2) / (4 * 3^2 * (260 * 260)^2) on unnormalized Grams, every layer."""
+    import h5py  # noqa: F401 - the keras extra is installed for the tests
+    import torch
+
+    from impasto.engine import Stylizer
+    from impasto.features import VGGFeatures
+    from impasto.losses import gram_matrix
+    from impasto.weights import CAFFE, VGGWeights
+    from tests.conftest import gradient_image, stripes_image
+    from tests.test_weights import random_convs
+    from impasto.layers import conv_layer_names
+
+    convs = {name: (torch.from_numpy(w), torch.from_numpy(b))
+             for name, (w, b) in zip(conv_layer_names("vgg16"), random_convs("vgg16"))}
+    weights = VGGWeights("vgg16", convs, CAFFE, source="test")
+    options = resolve_options("keras-blog", stage_shapes=[(64, 64)], iterations=[1])
+    assert (options.init, options.lbfgs_restart, options.style_normalization) == ("keras", 20, "keras")
+    stylizer = Stylizer(gradient_image(64, 64), stripes_image(64, 64), options, weights=weights)
+    objective = stylizer.stage_objective(stylizer.stages[0])
+    image = torch.rand(1, 3, 64, 64)
+    style_term = [term for term in objective.terms if term.name == "style"][0].loss
+    network = VGGFeatures(weights)
+    layers = [name for name, _ in options.style_layers]
+    current, style = network(image, layers), network(image_to_tensor_(stripes_image(64, 64)), layers)
+    blog = sum((4.5 / 5) * (gram_matrix(current[n], "gatys") - gram_matrix(style[n], "gatys")).square().sum()
+               / (4.0 * 3**2 * (64 * 64) ** 2) for n in layers)
+    assert torch.allclose(style_term(current), blog, rtol=1e-4)
+    # The start: uniform 0..255 minus 128 in the network's (BGR, mean-subtracted) units.
+    start = CAFFE.preprocess(stylizer._initial_rgb(stylizer.stages[0], None))
+    assert -128.5 < start.min() < -120 and 120 < start.max() < 127.5
+
+
+def image_to_tensor_(image):
+    from impasto.images import image_to_tensor
+
+    return image_to_tensor(image)
