@@ -171,13 +171,13 @@ def test_d2l_pytorch_extraction_loop_stores_relu_outputs(vgg19_weights):
     assert (styles[0] >= 0).all() and (styles[4] < 0).any()  # rectified, except the last (no ReLU after it)
 
 
-def test_keras_blog_style_constant_init_and_restarts(vgg19_weights, tmp_path):
+def test_keras_blog_style_constant_init_and_restarts():
     """The blog's style term is sum((S - C)^2) / (4 * 3^2 * (260 * 260)^2) on unnormalized Grams, every layer."""
-    import h5py  # noqa: F401 - the keras extra is installed for the tests
     import torch
 
     from impasto.engine import Stylizer
     from impasto.features import VGGFeatures
+    from impasto.images import image_to_tensor
     from impasto.losses import gram_matrix
     from impasto.weights import CAFFE, VGGWeights
     from tests.conftest import gradient_image, stripes_image
@@ -195,16 +195,10 @@ def test_keras_blog_style_constant_init_and_restarts(vgg19_weights, tmp_path):
     style_term = [term for term in objective.terms if term.name == "style"][0].loss
     network = VGGFeatures(weights)
     layers = [name for name, _ in options.style_layers]
-    current, style = network(image, layers), network(image_to_tensor_(stripes_image(64, 64)), layers)
+    current, style = network(image, layers), network(image_to_tensor(stripes_image(64, 64)), layers)
     blog = sum((4.5 / 5) * (gram_matrix(current[n], "gatys") - gram_matrix(style[n], "gatys")).square().sum()
                / (4.0 * 3**2 * (64 * 64) ** 2) for n in layers)
     assert torch.allclose(style_term(current), blog, rtol=1e-4)
     # The start: uniform 0..255 minus 128 in the network's (BGR, mean-subtracted) units.
     start = CAFFE.preprocess(stylizer._initial_rgb(stylizer.stages[0], None))
     assert -128.5 < start.min() < -120 and 120 < start.max() < 127.5
-
-
-def image_to_tensor_(image):
-    from impasto.images import image_to_tensor
-
-    return image_to_tensor(image)
