@@ -54,7 +54,7 @@ def test_full_run_writes_image_and_reports(tmp_path, content_path, style_path, c
         assert image.size == (48, 32)
         meta = json.loads(image.text["impasto"])
     assert meta["options"]["seed"] == 4 and meta["options"]["style_blend"] == [3.0, 1.0]
-    assert meta["options"]["style_layers"] == [["relu1_1", 1.0], ["conv2_1", 0.5], ["conv3_1", 1.0]]
+    assert meta["options"]["style_layers"] == [["relu1_1", 1.0], ["relu2_1", 0.5], ["conv3_1", 1.0]]
     history = json.loads((tmp_path / "h.json").read_text())
     assert [row["stage"] for row in history] == [1, 1, 1, 2, 2]
     with Image.open(tmp_path / "loss.png") as plot:
