@@ -1,4 +1,3 @@
-import torch
 from PIL import Image, ImageDraw
 
 from impasto.images import image_to_tensor

@@ -17,7 +17,6 @@ import pytest
 import torch
 from PIL import Image
 
-from impasto.layers import conv_layer_names
 from tests.conftest import gradient_image, stripes_image
 from tests.test_weights import random_convs, torchvision_indices
 
