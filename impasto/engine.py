@@ -7,6 +7,7 @@ after an interrupt), and a ``stop()`` request.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 import warnings
@@ -29,7 +30,7 @@ from .options import INIT_KINDS, Options, resolve_options
 from .palette import blend_color_statistics, color_statistics, luminance_image, match_colors, with_chroma
 from .resources import check_memory
 from .schedule import Stage, learning_rate, plan_stages
-from .weights import load_weights
+from .weights import TORCHVISION, VGGWeights, load_weights
 
 __all__ = ["Stylizer", "Progress", "NumericalError", "pick_device", "load_network"]
 
@@ -94,7 +95,7 @@ class Stylizer:
         styles: ImageLike | Sequence[ImageLike],
         options: Optional[Options] = None,
         *,
-        weights=None,
+        weights: Optional[VGGWeights] = None,
         network: Optional[VGGFeatures] = None,
         init_image: Optional[ImageLike] = None,
         style_masks: Optional[Sequence[ImageLike]] = None,
@@ -227,13 +228,18 @@ class Stylizer:
             return self.best_image()
         return self._output_image(self._current)
 
+    @functools.cached_property
+    def _photo_at_output_size(self) -> torch.Tensor:
+        """The content image resized to the output once, not again for every snapshot and timelapse frame."""
+        return image_to_tensor(self.content_image, self.output_shape)
+
     def _output_image(self, rgb: torch.Tensor) -> Image.Image:
         """An iterate as the user gets it: at the output size, with the photo's colours or alpha if kept."""
         rgb = rgb.detach().float().cpu()
         if tuple(rgb.shape[-2:]) != self.output_shape:
             rgb = F.interpolate(rgb, size=self.output_shape, mode="bicubic", align_corners=False)
         if self.options.preserve_colors == "luminance":
-            rgb = with_chroma(rgb.clamp(0, 1), image_to_tensor(self.content_image, self.output_shape))
+            rgb = with_chroma(rgb.clamp(0, 1), self._photo_at_output_size)
         image = tensor_to_image(rgb)
         if self.content_alpha is not None:
             # A transparent content image keeps its transparency: its alpha, resized, goes on the result.
@@ -391,8 +397,6 @@ class Stylizer:
         options = self.options
         if options.loss_units != "torchvision" or self.network.normalization.name == "torchvision":
             return None
-        from .weights import TORCHVISION
-
         rgb = image_to_tensor(self.content_image, self.stages[0].shape).to(self.device)
         own = self.network.normalization.preprocess(rgb)
         foreign = TORCHVISION.preprocess(rgb)

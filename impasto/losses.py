@@ -122,7 +122,16 @@ def blend_targets(targets: Sequence[Target], weights: Sequence[float]) -> Target
     return tuple(sum(weight * target[i] for target, weight in zip(targets, weights)) for i in range(len(targets[0])))
 
 
-class GramStatistic:
+class _NormalizedStatistic:
+    """A statistic built with one of ``STYLE_NORMALIZATIONS``."""
+
+    def __init__(self, normalization: str):
+        if normalization not in STYLE_NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {normalization!r} for the {type(self).__name__}")
+        self.normalization = normalization
+
+
+class GramStatistic(_NormalizedStatistic):
     """Gram matrices (channel correlations), with one of ``STYLE_NORMALIZATIONS``; Gatys et al.'s statistic.
 
     With the unnormalized ``gatys`` Gram the target is kept per position (the style image's Gram over its
@@ -134,9 +143,7 @@ class GramStatistic:
     name = "gram"
 
     def __init__(self, normalization: str = "d2l"):
-        if normalization not in STYLE_NORMALIZATIONS:
-            raise ValueError(f"unknown Gram normalization {normalization!r}")
-        self.normalization = normalization
+        super().__init__(normalization)
 
     def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target:
         gram = gram_matrix(features, self.normalization, mask)
@@ -152,7 +159,7 @@ class GramStatistic:
         return style_loss(features, target, self.normalization, mask)
 
 
-class MeanCovarianceStatistic:
+class MeanCovarianceStatistic(_NormalizedStatistic):
     """The activations as a Gaussian (channel mean and covariance), compared by the squared Wasserstein-2
     distance between Gaussians, the style loss of crowsonkb/style-transfer-pytorch:
 
@@ -166,9 +173,7 @@ class MeanCovarianceStatistic:
     name = "meancov"
 
     def __init__(self, normalization: str = "relative"):
-        if normalization not in STYLE_NORMALIZATIONS:
-            raise ValueError(f"unknown normalization {normalization!r}")
-        self.normalization = normalization
+        super().__init__(normalization)
 
     def target(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> Target:
         _, channels, height, width = features.shape

@@ -67,6 +67,7 @@ def match_colors(rgb: torch.Tensor, target: ColorStatistics) -> torch.Tensor:
 
 # NTSC YIQ, the space of Gatys et al. (2016): Y is luminance, I and Q the chroma that is put back.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ.double())
 
 
 def rgb_to_yiq(rgb: torch.Tensor) -> torch.Tensor:
@@ -76,7 +77,7 @@ def rgb_to_yiq(rgb: torch.Tensor) -> torch.Tensor:
 
 def yiq_to_rgb(yiq: torch.Tensor) -> torch.Tensor:
     """Inverse of ``rgb_to_yiq`` (no clipping)."""
-    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_YIQ.double()).to(yiq), yiq)
+    return torch.einsum("ij,bjhw->bihw", _YIQ_TO_RGB.to(yiq), yiq)
 
 
 def luminance_image(rgb: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
