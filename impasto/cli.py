@@ -10,7 +10,7 @@ from dataclasses import fields
 from typing import Optional, Sequence
 
 from . import interrupts
-from .limits import INT_RANGES, range_text
+from .limits import FLOAT_RANGES, INT_RANGES, range_text
 from .presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
 
 EXIT_ERROR = 1
@@ -58,6 +58,20 @@ def _number(text: str) -> float:
     return value
 
 
+def _ranged_number(name: str):
+    """An argparse type: a number within the option's range (``limits.FLOAT_RANGES``)."""
+    low, high = FLOAT_RANGES[name]
+
+    def parse(text: str) -> float:
+        value = _number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {range_text(name)}, got {_shown(text)}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
 def _shown(text: str) -> str:
     return repr(text) if len(text) <= 30 else repr(f"{text[:27]}...")
 
@@ -101,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"iterations per scale: one number or a list, e.g. 100,50,20 (each {range_text('iterations')})")
     size.add_argument("--style-size", type=_ranged("style_size"),
                       help=f"style images' long side at the output scale (default: --size; {range_text('style_size')})")
-    size.add_argument("--style-scale", type=_number,
+    size.add_argument("--style-scale", type=_ranged_number("style_scale"),
                       help="style images' size relative to the output (0.5: finer strokes, 2: larger), as "
-                           "jcjohnson's -style_scale; instead of --style-size")
+                           f"jcjohnson's -style_scale; instead of --style-size ({range_text('style_scale')})")
     size.add_argument("--max-input-pixels", type=_ranged("max_input_pixels"),
                       help=f"refuse input images larger than this (decompression-bomb guard; default 89478485; "
                            f"{range_text('max_input_pixels')})")
@@ -130,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     loss = parser.add_argument_group("losses")
     loss.add_argument("--content-weight", type=_number)
     loss.add_argument("--style-weight", type=_number)
+    loss.add_argument("--style-balance", type=_ranged_number("style_balance"),
+                      help="let the style weight follow the painting's feature energy against the photo's, to "
+                           "this power (default preset: 0.4; 0: the same weight for every painting; "
+                           f"{range_text('style_balance')})")
     loss.add_argument("--tv-weight", type=_number)
     loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum", "relative"],
                       help="mean (D2L) or sum (Gatys, Keras blog) of squared differences, or relative: "
@@ -247,6 +265,12 @@ def _signals_held():
 
 
 def _run(argv: Optional[Sequence[str]]) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["web"]:
+        interrupts.release()  # the server's own Ctrl-C handling takes over
+        from .web import main as web_main
+
+        return web_main(argv[1:])
     with _signals_held():
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -1,0 +1,184 @@
+"""The web page, in a real browser (Playwright driving headless Chromium), and its server-side pieces."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from impasto.errors import ImageInputError, OptionError
+from impasto.web import client_message, parse_blend, status_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chromium() -> str:
+    """Debian's Chromium (Playwright's own download cannot reach the internet here), installed if missing."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    subprocess.run(["bash", str(ROOT / "scripts" / "get-chromium")], check=True, timeout=900)
+    found = shutil.which("chromium")
+    assert found, "scripts/get-chromium ran but no chromium is on PATH"
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``impasto web`` on a free port, its temporary files in a folder of its own (to check the clean-up)."""
+    temp = tmp_path_factory.mktemp("server-tmp")
+    port = free_port()
+    environment = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(temp)}
+    process = subprocess.Popen([sys.executable, "-m", "impasto", "web", "--port", str(port), "--max-upload-mb", "1"],
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"impasto web did not start: {process.stdout.read()}")
+            time.sleep(0.5)
+    yield url, temp
+    process.send_signal(signal.SIGINT)
+    log = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, log
+    assert "Traceback" not in log, log
+    # The server's temporary tree (uploads, job folders, Gradio's cache) went with it.
+    assert not list(temp.glob("impasto-web-*")), list(temp.iterdir())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def preview_source(page) -> str | None:
+    image = page.locator("#preview img")
+    return image.first.get_attribute("src") if image.count() else None
+
+
+def set_slider(page, element_id: str, value) -> None:
+    box = page.locator(f"#{element_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_the_page_paints_previews_stops_and_downloads(server, browser, tmp_path):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+
+    # A file that is not an image: one clear message in the page.
+    bad = tmp_path / "holiday.png"
+    bad.write_text("not a picture")
+    page.locator("#content input[type=file]").set_input_files(str(bad))
+    message = page.get_by_text("'holiday.png' is not an image Pillow can read")
+    message.first.wait_for(timeout=30_000)
+    assert "/" not in message.first.inner_text().split("'holiday.png'")[0][-30:]  # no server path shown
+
+    # A run that is stopped: the preview changes at least twice, then Stop keeps the best image so far.
+    page.locator("#sample").click()
+    page.locator("#content-view img").wait_for(timeout=30_000)
+    page.get_by_label("high").check()
+    set_slider(page, "size", 256)
+    page.locator("#paint").click()
+    sources = []
+    deadline = time.time() + 120
+    while len(set(filter(None, sources))) < 3 and time.time() < deadline:
+        sources.append(preview_source(page))
+        time.sleep(0.2)
+    assert len(set(filter(None, sources))) >= 3, "the preview did not change twice"
+    assert "iteration" in page.locator("#status").inner_text()
+    page.locator("#stop").click()
+    page.get_by_text("Stopped in").wait_for(timeout=60_000)
+    page.screenshot(path=str(tmp_path / "stopped.png"))
+
+    # A run that completes, then its download: a real painting of the photo at the asked size.
+    page.get_by_label("draft").check()
+    set_slider(page, "size", 128)
+    page.locator("#paint").click()
+    page.get_by_text("Done in").wait_for(timeout=120_000)
+    page.screenshot(path=str(tmp_path / "done.png"), full_page=True)
+    link = page.locator("#downloads a[download='impasto.png']")
+    with page.expect_download() as download:
+        link.first.click()
+    saved = tmp_path / "result.png"
+    download.value.save_as(saved)
+    result = Image.open(saved)
+    assert max(result.size) == 128 and "impasto" in result.info  # the CLI's metadata rides along
+
+    from impasto.quality import QualityJudge
+    from impasto.samples import sample_painting, sample_photo
+
+    photo = sample_photo()
+    judge = QualityJudge(photo, [sample_painting()])
+    photo_at_size = photo.resize(result.size, Image.Resampling.LANCZOS)
+    # Painted: much closer to the painting than the photo is, and not the photo itself...
+    assert judge.style_distance(result, 128) < 0.8 * judge.style_distance(photo_at_size, 128)
+    assert np.abs(np.asarray(result.convert("RGB"), float) - np.asarray(photo_at_size, float)).mean() > 8
+    # ...and not noise: the photo's edges are still there.
+    assert judge.structure_distance(result) < 0.8
+    page.close()
+
+
+def test_an_upload_over_the_limit_is_refused(server, browser, tmp_path):
+    url, _ = server
+    page = browser.new_page()
+    page.goto(url)
+    big = tmp_path / "huge.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (800, 800, 3), dtype=np.uint8)).save(big)
+    assert big.stat().st_size > 1_000_000  # the server was started with --max-upload-mb 1
+    page.locator("#content input[type=file]").set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
+    page.close()
+
+
+def test_parse_blend():
+    assert parse_blend("", 2) is None
+    assert parse_blend("0.7, 0.3", 2) == [0.7, 0.3]
+    with pytest.raises(OptionError, match="one per style"):
+        parse_blend("1", 2)
+    with pytest.raises(OptionError, match="numbers"):
+        parse_blend("a,b", 2)
+
+
+def test_client_message_names_uploads_by_their_own_name():
+    error = ImageInputError("content image file '/tmp/impasto-web-x/gradio/abc/photo.png' is not an image")
+    assert str(client_message(error, ["/tmp/impasto-web-x/gradio/abc/photo.png", ""])) == \
+        "content image file 'photo.png' is not an image"
+
+
+def test_status_text_before_and_during_a_run():
+    from impasto.engine import Progress
+    from impasto.schedule import Stage
+
+    assert "Starting" in status_text(None)
+    progress = Progress(Stage(1, (96, 128), 30, 0), 3, 12, 42, 90, {"content": 0.5, "style": 1.25}, 1.75, 0.1,
+                        10.0, 0.5)
+    assert status_text(progress) == ("Scale 2/3 (128x96 px) · iteration 12/30 · content 0.5 · style 1.25 · "
+                                     "about 10 s left")
