@@ -150,7 +150,7 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "style_masks": [str(mask) if isinstance(mask, (str, os.PathLike)) else "in memory"
                         for mask in stylizer.style_mask_sources] if stylizer.style_mask_sources else None,
         "seed_used": stylizer.seed, "steps_done": stylizer.step,
-        "loss_calibration": stylizer.calibration, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
+        "loss_calibration": stylizer.calibration, "style_balance": stylizer.style_balance, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
 

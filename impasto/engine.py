@@ -23,7 +23,7 @@ from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
 from .layers import layer_geometry, min_input_side
 from .losses import (KERAS_STYLE_NORMALIZATION, ContentLoss, StyleLoss, TotalVariationLoss, blend_targets,
-                     style_statistic)
+                     gram_matrix, style_statistic)
 from .objective import NamedTerm, Objective
 from .optimizers import Step, adam, lbfgs
 from .options import INIT_KINDS, Options, resolve_options
@@ -156,6 +156,9 @@ class Stylizer:
             self.style_layers = [(name, w * geometry[name][0] ** 2 / (9 * 16 ** geometry[name][1]))
                                  for name, w in self.style_layers]
         self.tv_weight = options.tv_weight * (self.calibration["tv"] if self.calibration else 1.0)
+        self._kept_features: dict[tuple, dict[str, torch.Tensor]] = {}
+        self.style_balance = self._style_balance()
+        self.style_weight = options.style_weight * (self.style_balance["factor"] if self.style_balance else 1.0)
         self.total_steps = sum(stage.iterations for stage in self.stages)
         self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
         self._work_done = 0
@@ -301,8 +304,7 @@ class Stylizer:
     def _content_loss(self, shape: tuple[int, int]) -> ContentLoss:
         options = self.options
         names = [name for name, _ in options.content_layers]
-        content = image_to_tensor(self.painted_content, shape).to(self.device)
-        features = self.network(content, names, options.pooling)
+        features = self._features(self.painted_content, shape, names)
         return ContentLoss({name: features[name] for name in names}, self.content_layers,
                            options.content_weight, options.content_reduction)
 
@@ -325,13 +327,12 @@ class Stylizer:
         style_long = self._style_long_side(shape)
         per_image = []
         for image in self.painted_styles:
-            size = fit_long_side(image.width, image.height, style_long)
-            features = self.network(image_to_tensor(image, size).to(self.device), names, options.pooling)
+            features = self._features(image, fit_long_side(image.width, image.height, style_long), names)
             per_image.append({name: self.statistic.target(features[name]) for name in names})
         if self.style_masks is None:
             targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
                        for name in names}
-            return [StyleLoss(self.statistic, targets, self.style_layers, options.style_weight)]
+            return [StyleLoss(self.statistic, targets, self.style_layers, self.style_weight)]
         losses = []
         for targets, mask, weight in zip(per_image, self._region_masks(shape), self.style_blend):
             layer_masks = self.network.propagate_mask(mask.to(self.device), names)
@@ -339,7 +340,7 @@ class Stylizer:
             # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full
             # style weight, as a single painting would have.
             losses.append(StyleLoss(self.statistic, prepared, self.style_layers,
-                                    options.style_weight * weight * len(self.style_images), layer_masks))
+                                    self.style_weight * weight * len(self.style_images), layer_masks))
         return losses
 
     def _initial_rgb(self, stage: Stage, previous: Optional[torch.Tensor]) -> torch.Tensor:
@@ -412,6 +413,57 @@ class Stylizer:
                 "style": {name: ratio[name] ** -4 for name, _ in options.style_layers},
                 "tv": 1.0 / input_ratio, "ratios": ratio, "input_ratio": input_ratio}
 
+    @torch.no_grad()
+    def _features(self, image: Image.Image, shape: tuple[int, int], names: list[str],
+                  keep: bool = False) -> dict[str, torch.Tensor]:
+        """The network's activations of ``image`` resized to ``shape``; with ``keep``, held until the next
+        request for the same image, shape and layers takes them (a target computed early is not computed
+        twice)."""
+        key = (id(image), tuple(shape), tuple(names))
+        if key in self._kept_features:
+            return self._kept_features.pop(key)
+        features = self.network(image_to_tensor(image, shape).to(self.device), names, self.options.pooling)
+        if keep:
+            self._kept_features[key] = features
+        return features
+
+    @torch.no_grad()
+    def _style_balance(self) -> Optional[dict]:
+        """The style weight's factor for this pair when ``options.style_balance`` > 0, else None.
+
+        The energy ratio E = sum_l w_l mean(A_l^2) / sum_c w_c mean(P_c^2) sets the paintings' Gram matrices
+        A_l (over C H W, blended as the styles are) against the photo's content activations P_c, at the output
+        size, with the options' layer weights. It is the factor by which jcjohnson/neural-style's absolute
+        losses weigh style against content for this pair: a painting whose textures are faint in the network
+        (udnie's greys) or a photo whose activations are strong is painted more lightly there and keeps its
+        structure. Relative losses give every pair the same balance, which over-paints those pairs; the factor
+        (E / BALANCE_REFERENCE) ** style_balance brings part of jcjohnson's balance back, clamped to
+        BALANCE_CLAMP. BALANCE_REFERENCE is the median E of the development panel: a typical pair keeps the
+        preset's style weight.
+        """
+        options = self.options
+        if not options.style_balance or not options.style_weight or not options.content_layers:
+            return None
+        content_names = [name for name, _ in options.content_layers]
+        style_names = [name for name, _ in options.style_layers]
+        # The final scale needs these same activations: they are kept for it (see _features).
+        shape = self.output_shape
+        photo = self._features(self.painted_content, shape, content_names, keep=True)
+        content_energy = sum(w * photo[name].square().mean() for name, w in options.content_layers)
+        style_long = self._style_long_side(shape)
+        grams = []
+        for image in self.painted_styles:
+            size = fit_long_side(image.width, image.height, style_long)
+            features = self._features(image, size, style_names, keep=True)
+            grams.append([(gram_matrix(features[name], "d2l"),) for name in style_names])
+        blended = [blend_targets([per_image[i] for per_image in grams], self.style_blend)[0]
+                   for i in range(len(style_names))]
+        style_energy = sum(w * gram.square().mean() for (_, w), gram in zip(options.style_layers, blended))
+        ratio = (style_energy / content_energy.clamp_min(1e-30)).item()
+        low, high = BALANCE_CLAMP
+        factor = min(high, max(low, (ratio / BALANCE_REFERENCE) ** options.style_balance))
+        return {"energy_ratio": round(ratio, 4), "factor": round(factor, 4)}
+
     def _open_masks(self, style_masks: Optional[Sequence[ImageLike]], limit) -> Optional[list[Image.Image]]:
         """One greyscale mask per style image, with the content's aspect ratio, each painting somewhere."""
         if style_masks is None:
@@ -481,5 +533,10 @@ class Stylizer:
 
 
 MIN_STYLE_SIDE = 32
+# style_balance: the median energy ratio of benchmarks/panel.py's eight pairs at 512 px (0.67 to 19.6 there),
+# and the factor's bounds, so that no painting is painted at less than a quarter or more than 4x the preset's
+# style weight.
+BALANCE_REFERENCE = 7.0
+BALANCE_CLAMP = (0.25, 4.0)
 MIN_OCTAVE_SIDE = 192
 MASK_RATIO_TOLERANCE = 1.05  # a mask's aspect ratio may differ from the content's by 5% (rounding, crops)

@@ -1,4 +1,4 @@
-"""The accepted range of every integer option: one table for the Python API's checks and the CLI's parser.
+"""The accepted range of every bounded option: one table for the Python API's checks and the CLI's parser.
 
 Kept free of heavy imports so that the command line can check its arguments before PyTorch loads.
 """
@@ -17,8 +17,14 @@ INT_RANGES = {
     "timelapse_every": (0, MAX_ITERATIONS), "lbfgs_restart": (0, MAX_ITERATIONS),
 }
 
+# Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).
+FLOAT_RANGES = {"style_scale": (0.05, 8.0), "style_balance": (0.0, 2.0)}
+
 
 def range_text(name: str) -> str:
-    """``"32 to 65,536"`` for help texts and messages."""
+    """``"32 to 65,536"`` (or ``"0.05 to 8"``) for help texts and messages."""
+    if name in FLOAT_RANGES:
+        low, high = FLOAT_RANGES[name]
+        return f"{low:g} to {high:g}"
     low, high = INT_RANGES[name]
     return f"{low:,} to {high:,}"

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence, Union
 from .errors import OptionError, display_path
 from .files import path_kind
 from .layers import MODELS, parse_weighted_layers
-from .limits import INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
+from .limits import FLOAT_RANGES, INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
 from .losses import CONTENT_REDUCTIONS, KERAS_STYLE_NORMALIZATION, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
 from .images import DEFAULT_MAX_INPUT_PIXELS
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
@@ -42,6 +42,9 @@ class Options:
     style_layers: Any = field(default_factory=lambda: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"])
     content_weight: float = 1.0
     style_weight: float = 1e3
+    # > 0: the style weight follows the painting's feature energy relative to the photo's, raised to this
+    # power (engine.Stylizer._style_balance): 0 gives every painting the same weight.
+    style_balance: float = 0.0
     tv_weight: float = 0.0
     content_reduction: str = "mean"
     style_normalization: str = "d2l"
@@ -82,9 +85,7 @@ class Options:
         if self.style_size is not None:
             check_int("style_size", self.style_size)
         if self.style_scale is not None:
-            _check_float("style_scale", self.style_scale)
-            if not 0.05 <= float(self.style_scale) <= 8:
-                raise OptionError(f"style_scale must be between 0.05 and 8, got {self.style_scale}")
+            _check_bounded_float("style_scale", self.style_scale)
             if self.style_size is not None:
                 raise OptionError("give style_size (pixels) or style_scale (relative to the output), not both")
         if self.preserve_colors is not None and self.preserve_colors not in PRESERVE_COLORS:
@@ -96,6 +97,7 @@ class Options:
             raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
             _check_float(name, getattr(self, name))
+        _check_bounded_float("style_balance", self.style_balance)
         if self.lr <= 0:
             raise OptionError(f"lr must be > 0, got {self.lr}")
         if self.lr_decay <= 0:
@@ -165,6 +167,13 @@ def _check_float(name: str, value: Any) -> None:
         raise OptionError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or number < 0:
         raise OptionError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _check_bounded_float(name: str, value: Any) -> None:
+    _check_float(name, value)
+    low, high = FLOAT_RANGES[name]
+    if not low <= float(value) <= high:
+        raise OptionError(f"{name} must be from {range_text(name)}, got {value}")
 
 
 def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int) -> list[int]:

@@ -63,7 +63,7 @@ def test_style_scale_is_a_style_size_relative_to_the_output(vgg19_weights):
     assert not np.array_equal(np.asarray(scaled), np.asarray(plain))
     with pytest.raises(OptionError, match="not both"):
         resolve_options(style_scale=0.5, style_size=256)
-    with pytest.raises(OptionError, match="between 0.05 and 8"):
+    with pytest.raises(OptionError, match="from 0.05 to 8"):
         resolve_options(style_scale=100)
 
 

@@ -259,3 +259,42 @@ def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clam
     stylizer.callback = lambda progress: seen.append(stylizer._current.clone())
     stylizer.run()
     assert any(image.min() < 0 or image.max() > 1 for image in seen)
+
+
+def test_style_balance_follows_the_paintings_energy_against_the_photos(vgg19_weights):
+    from impasto.engine import BALANCE_CLAMP, BALANCE_REFERENCE
+    from impasto.features import VGGFeatures
+    from impasto.losses import gram_matrix
+
+    content, style = gradient_image(96, 64), stripes_image(80, 80)
+    layers = [("relu2_1", 1.0), ("relu3_1", 0.5)]
+    stylizer, _ = run(content, style, vgg19_weights, style_layers=layers, style_balance=1.0, style_weight=2.0,
+                      iterations=2)
+    # By hand: the (C H W)-normalized Grams of the painting against the photo's relu4_2, at the output size.
+    network = VGGFeatures(vgg19_weights)
+    photo = network(image_to_tensor(content, (43, 64)), ["relu4_2"])["relu4_2"]
+    painting = network(image_to_tensor(style, (64, 64)), ["relu2_1", "relu3_1"])
+    ratio = sum(w * gram_matrix(painting[name], "d2l").square().mean() for name, w in layers) / photo.square().mean()
+    factor = min(BALANCE_CLAMP[1], max(BALANCE_CLAMP[0], ratio.item() / BALANCE_REFERENCE))
+    assert stylizer.style_balance["energy_ratio"] == pytest.approx(ratio.item(), rel=1e-3)
+    assert stylizer.style_balance["factor"] == pytest.approx(factor, rel=1e-3)
+    assert stylizer.style_weight == pytest.approx(2.0 * stylizer.style_balance["factor"])
+    # A faint copy of the same painting (a quarter of its contrast) has far less energy: painted more lightly.
+    faint = Image.blend(Image.new("RGB", style.size, (128, 128, 128)), style, 0.25)
+    faint_run = Stylizer(content, faint, resolve_options(**{**SMALL, "style_layers": layers, "style_balance": 1.0}),
+                         weights=vgg19_weights)
+    assert faint_run.style_balance["energy_ratio"] < 0.5 * stylizer.style_balance["energy_ratio"]
+    # Off: the options' weight as it is.
+    plain = Stylizer(content, style, resolve_options(**{**SMALL, "style_balance": 0.0}), weights=vgg19_weights)
+    assert plain.style_balance is None and plain.style_weight == SMALL["style_weight"]
+
+
+def test_the_balances_early_activations_are_the_final_scales_targets(vgg19_weights):
+    # The activations measured for the balance are kept for the last scale's targets: the run is bit for bit
+    # the run without the balance at the same effective style weight, and nothing stays held afterwards.
+    balanced, first = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=3, iterations=4,
+                          style_balance=0.7)
+    assert not balanced._kept_features
+    _, second = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=3, iterations=4,
+                    style_balance=0.0, style_weight=balanced.style_weight)
+    assert np.array_equal(np.asarray(first), np.asarray(second))

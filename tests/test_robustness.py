@@ -243,6 +243,8 @@ USAGE_ERRORS = [
     ("iterations-in-the-billions", ["a.png", "b.png", "-o", "out.png", "--iterations", "5,9000000000"]),
     ("weight-overflowing-to-inf", ["a.png", "b.png", "-o", "out.png", "--style-weight", "1e400"]),
     ("negative-timelapse-interval", ["a.png", "b.png", "-o", "out.png", "--timelapse-every", "-3"]),
+    ("style-balance-above-2", ["a.png", "b.png", "-o", "out.png", "--style-balance", "3"]),
+    ("style-scale-of-100", ["a.png", "b.png", "-o", "out.png", "--style-scale", "100"]),
 ]
 
 
