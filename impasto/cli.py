@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     loss.add_argument("--style-weight", type=_number)
     loss.add_argument("--style-balance", type=_ranged_number("style_balance"),
                       help="let the style weight follow the painting's feature energy against the photo's, to "
-                           "this power (default preset: 0.4; 0: the same weight for every painting; "
+                           "this power (default preset: 0.55; 0: the same weight for every painting; "
                            f"{range_text('style_balance')})")
     loss.add_argument("--tv-weight", type=_number)
     loss.add_argument("--content-loss", dest="content_reduction", choices=["mean", "sum", "relative"],

@@ -16,7 +16,7 @@ PRESETS: dict[str, dict] = {
     # content/style pairs by benchmarks/quality.py and by eye (benchmarks/RESULTS.md):
     # - relative losses (each layer's squared distance over its target's squared norm), so every layer and
     #   every painting starts near the same magnitude and one style weight fits all styles;
-    # - but not quite one: style_balance 0.4 lets the style weight follow the painting's feature energy
+    # - but not quite one: style_balance 0.55 lets the style weight follow the painting's feature energy
     #   against the photo's (the balance jcjohnson/neural-style's absolute losses strike), so a painting with
     #   faint textures (udnie) keeps more of the photo's structure; on the panel it brought every pair's
     #   content distance within 10% of the jcjohnson reference's, with style distances still below it;
@@ -41,8 +41,8 @@ PRESETS: dict[str, dict] = {
         "content_layers": [("relu4_2", 1.0)],
         "style_layers": [("relu1_1", 1.0), ("relu2_1", 1.0), ("relu3_1", 1.0), ("relu4_1", 1.0), ("relu5_1", 0.2)],
         "content_weight": 1.0,
-        "style_weight": 1.5,
-        "style_balance": 0.4,
+        "style_weight": 1.3,
+        "style_balance": 0.55,
         "tv_weight": 0.0,
         "content_reduction": "relative",
         "style_normalization": "relative",
