@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 import platform
 import re
 from pathlib import Path
@@ -41,6 +42,7 @@ def stylize(
     on_start: Optional[Callable[[Stylizer], None]] = None,
     network: Optional[VGGFeatures] = None,
     init_image: Optional[ImageLike] = None,
+    style_cache: Optional[OrderedDict] = None,
     **options,
 ) -> Image.Image:
     """Repaint ``content`` in the style of ``style`` (one image or a list) and return the result.
@@ -54,6 +56,8 @@ def stylize(
     ``network`` (``impasto.load_network()``) shares one loaded VGG between runs; ``init_image`` is an image
     (path, PIL image or array) to start from, used as it is unless ``init_palette="style"`` is given.
     ``style_masks`` (one per style image, the content's aspect ratio) say where each style paints.
+    ``style_cache`` (an empty ``collections.OrderedDict`` the caller keeps) reuses the paintings' targets
+    across runs that share paintings and sizes, as ``impasto batch`` does.
     ``snapshots`` (a folder) receives the current image every ``save_every`` iterations; ``timelapse``
     (.gif, .webp or .png) an animation of the painting forming, a frame every ``timelapse_every``
     iterations (0: about 100 frames in all), ending on the result.
@@ -96,7 +100,7 @@ def stylize(
             callback(progress)
 
     stylizer = Stylizer(content, styles, resolved, network=network, init_image=init_image, style_masks=style_masks,
-                        callback=on_progress)
+                        callback=on_progress, style_cache=style_cache)
     movie = Timelapse(timelapse) if timelapse is not None else None
     frame_every = timelapse_every or default_interval(stylizer.total_steps)
     if snapshots is not None:

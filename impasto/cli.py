@@ -102,6 +102,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="use the sample photo and painting that ship with the install (no IMAGE needed)")
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
+    add_run_options(parser)
+
+    report = parser.add_argument_group("reports")
+    report.add_argument("--plot", help="write the loss curves (PNG)")
+    report.add_argument("--history", help="write every logged iteration (.csv or .json)")
+    report.add_argument("--log-every", type=_ranged("log_every"),
+                        help=f"log every N iterations into the history (default 1; {range_text('log_every')})")
+    report.add_argument("--side-by-side", help="write content | style(s) | result in one image")
+    report.add_argument("--save-every", type=_ranged("save_every"), default=0,
+                        help=f"save a snapshot every N iterations ({range_text('save_every')})")
+    report.add_argument("--snapshots", help="folder for the snapshots (the current image, every --save-every)")
+    report.add_argument("--timelapse", help="an animation of the painting forming: .gif, .webp or .png (APNG)")
+    report.add_argument("--timelapse-every", type=_ranged("timelapse_every"), default=0,
+                        help=f"iterations between timelapse frames (default: about 100 frames in all; "
+                             f"{range_text('timelapse_every')})")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--version", action="version", version=_version())
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a painting (recipe, size, controls, network, losses, optimizer): shared by the single
+    run and ``impasto batch``, named after ``Options`` fields so that they pass straight through."""
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
     parser.add_argument("--quality", choices=list(QUALITY_LEVELS),
                         help="draft (about 12 s), default (about 30 s) or high (about 90 s) at 512 px; "
@@ -192,23 +215,6 @@ def build_parser() -> argparse.ArgumentParser:
                             "layer by layer for the network in use (the d2l presets' default)")
     optim.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="default auto: a GPU if there is one")
 
-    report = parser.add_argument_group("reports")
-    report.add_argument("--plot", help="write the loss curves (PNG)")
-    report.add_argument("--history", help="write every logged iteration (.csv or .json)")
-    report.add_argument("--log-every", type=_ranged("log_every"),
-                        help=f"log every N iterations into the history (default 1; {range_text('log_every')})")
-    report.add_argument("--side-by-side", help="write content | style(s) | result in one image")
-    report.add_argument("--save-every", type=_ranged("save_every"), default=0,
-                        help=f"save a snapshot every N iterations ({range_text('save_every')})")
-    report.add_argument("--snapshots", help="folder for the snapshots (the current image, every --save-every)")
-    report.add_argument("--timelapse", help="an animation of the painting forming: .gif, .webp or .png (APNG)")
-    report.add_argument("--timelapse-every", type=_ranged("timelapse_every"), default=0,
-                        help=f"iterations between timelapse frames (default: about 100 frames in all; "
-                             f"{range_text('timelapse_every')})")
-    report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--version", action="version", version=_version())
-    return parser
-
 
 def _version() -> str:
     from . import __version__
@@ -271,6 +277,10 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         from .web import main as web_main
 
         return web_main(argv[1:])
+    if argv[:1] == ["batch"]:
+        with _signals_held():
+            from .batch import main as batch_main
+        return batch_main(argv[1:])
     with _signals_held():
         parser = build_parser()
         args = parser.parse_args(argv)

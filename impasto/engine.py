@@ -8,6 +8,8 @@ after an interrupt), and a ``stop()`` request.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
+import hashlib
 import os
 import time
 import warnings
@@ -22,8 +24,8 @@ from .errors import ImpastoWarning, NumericalError, OptionError
 from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
 from .layers import layer_geometry, min_input_side
-from .losses import (KERAS_STYLE_NORMALIZATION, ContentLoss, StyleLoss, TotalVariationLoss, blend_targets,
-                     gram_matrix, style_statistic)
+from .losses import (KERAS_STYLE_NORMALIZATION, ContentLoss, GramStatistic, StyleLoss, StyleStatistic, Target,
+                     TotalVariationLoss, blend_targets, style_statistic)
 from .objective import NamedTerm, Objective
 from .optimizers import Step, adam, lbfgs
 from .options import INIT_KINDS, Options, resolve_options
@@ -86,7 +88,8 @@ class Stylizer:
     Images may be paths, PIL images or arrays. ``network`` (from ``load_network``) lets many runs share one
     loaded VGG; ``weights`` a loaded ``VGGWeights``; ``init_image`` an image to start from instead of
     ``options.init``; ``style_masks``, one per style image, where each style paints (white: here; grey: a
-    share; black: not here).
+    share; black: not here); ``style_cache``, an ``OrderedDict`` kept by the caller, the paintings' targets
+    between runs (the least recently used dropped past ``STYLE_CACHE_ENTRIES``).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class Stylizer:
         init_image: Optional[ImageLike] = None,
         style_masks: Optional[Sequence[ImageLike]] = None,
         callback: Optional[Callable[[Progress], None]] = None,
+        style_cache: Optional["OrderedDict[tuple, dict]"] = None,
         **overrides,
     ):
         if options is None:
@@ -157,6 +161,9 @@ class Stylizer:
                                  for name, w in self.style_layers]
         self.tv_weight = options.tv_weight * (self.calibration["tv"] if self.calibration else 1.0)
         self._kept_features: dict[tuple, dict[str, torch.Tensor]] = {}
+        self._fingerprints: dict[int, str] = {}
+        self.style_cache = style_cache
+        self.style_cache_size = STYLE_CACHE_ENTRIES
         self.style_balance = self._style_balance()
         self.style_weight = options.style_weight * (self.style_balance["factor"] if self.style_balance else 1.0)
         self.total_steps = sum(stage.iterations for stage in self.stages)
@@ -327,8 +334,8 @@ class Stylizer:
         style_long = self._style_long_side(shape)
         per_image = []
         for image in self.painted_styles:
-            features = self._features(image, fit_long_side(image.width, image.height, style_long), names)
-            per_image.append({name: self.statistic.target(features[name]) for name in names})
+            per_image.append(self._style_targets(image, fit_long_side(image.width, image.height, style_long),
+                                                 names, self.statistic))
         if self.style_masks is None:
             targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
                        for name in names}
@@ -428,6 +435,33 @@ class Stylizer:
         return features
 
     @torch.no_grad()
+    def _style_targets(self, image: Image.Image, size: tuple[int, int], names: list[str],
+                       statistic: StyleStatistic, keep: bool = False) -> dict[str, Target]:
+        """One painting's ``statistic`` targets at ``size``, from ``style_cache`` when a caller shares one
+        between runs (``impasto batch``: the same painting for many photos). ``keep`` as in ``_features``."""
+        key = (self._fingerprint(image), tuple(size), tuple(names), self.options.pooling, statistic.name,
+               statistic.normalization, str(self.device))
+        if self.style_cache is not None and key in self.style_cache:
+            self.style_cache.move_to_end(key)
+            self._kept_features.pop((id(image), tuple(size), tuple(names)), None)
+            return self.style_cache[key]
+        features = self._features(image, size, names, keep=keep)
+        targets = {name: statistic.target(features[name]) for name in names}
+        if self.style_cache is not None:
+            self.style_cache[key] = targets
+            while len(self.style_cache) > self.style_cache_size:
+                self.style_cache.popitem(last=False)  # the least recently used
+        return targets
+
+    def _fingerprint(self, image: Image.Image) -> str:
+        """A digest of the pixels: two runs' paintings share cached targets only if they are the same image."""
+        if id(image) not in self._fingerprints:
+            digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+            digest.update(f"{image.mode}{image.size}".encode())
+            self._fingerprints[id(image)] = digest.hexdigest()
+        return self._fingerprints[id(image)]
+
+    @torch.no_grad()
     def _style_balance(self) -> Optional[dict]:
         """The style weight's factor for this pair when ``options.style_balance`` > 0, else None.
 
@@ -451,14 +485,12 @@ class Stylizer:
         photo = self._features(self.painted_content, shape, content_names, keep=True)
         content_energy = sum(w * photo[name].square().mean() for name, w in options.content_layers)
         style_long = self._style_long_side(shape)
-        grams = []
-        for image in self.painted_styles:
-            size = fit_long_side(image.width, image.height, style_long)
-            features = self._features(image, size, style_names, keep=True)
-            grams.append([(gram_matrix(features[name], "d2l"),) for name in style_names])
-        blended = [blend_targets([per_image[i] for per_image in grams], self.style_blend)[0]
-                   for i in range(len(style_names))]
-        style_energy = sum(w * gram.square().mean() for (_, w), gram in zip(options.style_layers, blended))
+        per_image = [self._style_targets(image, fit_long_side(image.width, image.height, style_long), style_names,
+                                         GramStatistic("d2l"), keep=True)
+                     for image in self.painted_styles]
+        blended = {name: blend_targets([targets[name] for targets in per_image], self.style_blend)[0]
+                   for name in style_names}
+        style_energy = sum(w * blended[name].square().mean() for name, w in options.style_layers)
         ratio = (style_energy / content_energy.clamp_min(1e-30)).item()
         low, high = BALANCE_CLAMP
         factor = min(high, max(low, (ratio / BALANCE_REFERENCE) ** options.style_balance))
@@ -533,6 +565,9 @@ class Stylizer:
 
 
 MIN_STYLE_SIDE = 32
+# A style cache's bound: each entry is one painting's targets at one size (about 2.5 MB for the default's
+# Gram matrices), and a run uses about 8 (4 scales, 2 octaves).
+STYLE_CACHE_ENTRIES = 256
 # style_balance: the median energy ratio of benchmarks/panel.py's eight pairs at 512 px (0.67 to 19.6 there),
 # and the factor's bounds, so that no painting is painted at less than a quarter or more than 4x the preset's
 # style weight.

@@ -50,3 +50,13 @@ def test_controls_pictures_smoke(tmp_path):
     with Image.open(tmp_path / "timelapse.gif") as movie:
         assert movie.n_frames > 1
     assert (tmp_path / "controls.md").read_text().count("\n") == 2 + 8
+
+
+def test_batch_throughput_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "batch.py"), "--smoke", "--photos", "2",
+                             "--styles", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads((tmp_path / "batch.json").read_text())
+    assert [row["workers"] for row in rows] == [1, rows[1]["workers"]] and rows[1]["workers"] >= 1
+    for row in rows:
+        assert row["jobs"] == 2 and row["wall_s"] > 0 and row["images_per_hour"] > 0

@@ -1,6 +1,7 @@
 """The web page, in a real browser (Playwright driving headless Chromium), and its server-side pieces."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -39,13 +40,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``impasto web`` on a free port, its temporary files in a folder of its own (to check the clean-up)."""
-    temp = tmp_path_factory.mktemp("server-tmp")
+@contextlib.contextmanager
+def running_server(temp: Path, *options: str):
+    """``impasto web`` on a free port, its temporary files in ``temp`` (to check the clean-up)."""
     port = free_port()
     environment = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(temp)}
-    process = subprocess.Popen([sys.executable, "-m", "impasto", "web", "--port", str(port), "--max-upload-mb", "1"],
+    process = subprocess.Popen([sys.executable, "-m", "impasto", "web", "--port", str(port), *options],
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
@@ -58,13 +58,20 @@ def server(tmp_path_factory):
                 process.kill()
                 pytest.fail(f"impasto web did not start: {process.stdout.read()}")
             time.sleep(0.5)
-    yield url, temp
+    yield url
     process.send_signal(signal.SIGINT)
     log = process.communicate(timeout=60)[0]
     assert process.returncode == 0, log
     assert "Traceback" not in log, log
     # The server's temporary tree (uploads, job folders, Gradio's cache) went with it.
     assert not list(temp.glob("impasto-web-*")), list(temp.iterdir())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    temp = tmp_path_factory.mktemp("server-tmp")
+    with running_server(temp, "--max-upload-mb", "1") as url:
+        yield url, temp
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +109,7 @@ def test_the_page_paints_previews_stops_and_downloads(server, browser, tmp_path)
     assert "/" not in message.first.inner_text().split("'holiday.png'")[0][-30:]  # no server path shown
 
     # A run that is stopped: the preview changes at least twice, then Stop keeps the best image so far.
-    page.locator("#sample").click()
-    page.locator("#content-view img").wait_for(timeout=30_000)
-    page.get_by_label("high").check()
-    set_slider(page, "size", 256)
+    prepare_sample_run(page, url, "high", 256)
     page.locator("#paint").click()
     sources = []
     deadline = time.time() + 120
@@ -156,6 +160,37 @@ def test_an_upload_over_the_limit_is_refused(server, browser, tmp_path):
     page.locator("#content input[type=file]").set_input_files(str(big))
     page.get_by_text("exceed the maximum allowed size").first.wait_for(timeout=30_000)
     page.close()
+
+
+def prepare_sample_run(page, url: str, quality: str, size: int) -> None:
+    page.goto(url)
+    page.locator("#sample").click()
+    page.locator("#content-view img").wait_for(timeout=30_000)
+    page.get_by_label(quality).check()
+    set_slider(page, "size", size)
+
+
+def test_one_painting_at_a_time_and_a_bounded_queue(tmp_path_factory, browser):
+    with running_server(tmp_path_factory.mktemp("queue-tmp"), "--queue", "1") as url:
+        # Three visitors (separate browser contexts, so separate sessions).
+        pages = [browser.new_context().new_page() for _ in range(3)]
+        for page in pages:
+            prepare_sample_run(page, url, "high", 256)
+        first, second, third = pages
+        first.locator("#paint").click()
+        first.locator("#status").filter(has_text="iteration").wait_for(timeout=60_000)
+        second.locator("#paint").click()
+        second.get_by_text("queue: 1/1").first.wait_for(timeout=30_000)  # its place in the queue
+        third.locator("#paint").click()
+        third.get_by_text("Queue is full").first.wait_for(timeout=30_000)  # past the bound: told so
+        assert "iteration" not in second.locator("#status").inner_text()  # still waiting its turn
+        first.locator("#stop").click()
+        first.get_by_text("Stopped in").wait_for(timeout=60_000)
+        second.locator("#status").filter(has_text="iteration").wait_for(timeout=60_000)  # now its turn
+        second.locator("#stop").click()
+        second.get_by_text("Stopped in").wait_for(timeout=60_000)
+        for page in pages:
+            page.context.close()
 
 
 def test_parse_blend():
