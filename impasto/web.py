@@ -17,8 +17,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
