@@ -165,7 +165,7 @@ def test_an_upload_over_the_limit_is_refused(server, browser, tmp_path):
 def prepare_sample_run(page, url: str, quality: str, size: int) -> None:
     page.goto(url)
     page.locator("#sample").click()
-    page.locator("#content-view img").wait_for(timeout=30_000)
+    page.locator("#content-view img").wait_for(timeout=90_000)
     page.get_by_label(quality).check()
     set_slider(page, "size", size)
 
@@ -182,7 +182,7 @@ def test_one_painting_at_a_time_and_a_bounded_queue(tmp_path_factory, browser):
         second.locator("#paint").click()
         second.get_by_text("queue: 1/1").first.wait_for(timeout=30_000)  # its place in the queue
         third.locator("#paint").click()
-        third.get_by_text("Queue is full").first.wait_for(timeout=30_000)  # past the bound: told so
+        third.get_by_text("currently busy").first.wait_for(timeout=30_000)  # past the bound: told so
         assert "iteration" not in second.locator("#status").inner_text()  # still waiting its turn
         first.locator("#stop").click()
         first.get_by_text("Stopped in").wait_for(timeout=60_000)
