@@ -13,6 +13,7 @@ import csv
 import glob
 import json
 import os
+import socket
 import sys
 import time
 from collections import OrderedDict
@@ -49,6 +50,7 @@ class JobResult:
     status: str  # "done", "skipped", "failed" or "interrupted"
     message: str = ""
     seconds: float = 0.0
+    worker: str = ""  # host:pid of the process that ran it
 
 
 def expand_images(sources: Sequence[str], role: str) -> list[str]:
@@ -161,9 +163,14 @@ def check_outputs(jobs: Sequence[BatchJob]) -> None:
 class Worker:
     """What one process keeps between jobs: the network and the style cache."""
 
-    def __init__(self, preset: str, options: dict):
+    def __init__(self, preset: str, options: dict, threads: int = 0):
         from .engine import load_network
         from .options import resolve_options
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
 
         self.preset = preset
         self.options = options
@@ -172,6 +179,11 @@ class Worker:
         self.style_cache: OrderedDict = OrderedDict()
 
     def run(self, job: BatchJob) -> JobResult:
+        result = self._run(job)
+        result.worker = f"{socket.gethostname()}:{os.getpid()}"
+        return result
+
+    def _run(self, job: BatchJob) -> JobResult:
         from .api import stylize
 
         if job.output.exists():
@@ -204,10 +216,7 @@ _worker: Optional[Worker] = None
 def _start_worker(preset: str, options: dict, threads: int) -> None:
     """A pool process: its share of the cores, its own network."""
     global _worker
-    import torch
-
-    torch.set_num_threads(threads)
-    _worker = Worker(preset, options)
+    _worker = Worker(preset, options, threads)
 
 
 def _run_in_worker(job: BatchJob) -> JobResult:
@@ -266,6 +275,56 @@ def run_batch(jobs: Sequence[BatchJob], preset: str, options: dict, workers: int
     return results
 
 
+def run_batch_on_ray(jobs: Sequence[BatchJob], preset: str, options: dict, address: Optional[str] = None,
+                     workers: int = 0, on_result: Optional[Callable[[JobResult], None]] = None) -> list[JobResult]:
+    """Run ``jobs`` on a Ray cluster: one actor per worker holding the network and a style cache (Ray's
+    pattern for batch inference), jobs handed to whichever actor is free.
+
+    ``address`` None starts a local cluster on this machine's cores; otherwise it is passed to ``ray.init``
+    (``auto``, ``HOST:PORT`` or ``ray://HOST:10001``). ``workers`` 0 gives one single-threaded actor per CPU
+    of the cluster. Actors read the photos and write the results at the jobs' paths, so on several machines
+    those paths must be on a shared file system; skip, resume and failure rules are those of ``run_batch``.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+    from ray.exceptions import RayError
+    from ray.util import ActorPool
+
+    check_outputs(jobs)
+    results = [JobResult(job, "skipped", "exists") for job in jobs if job.output.exists()]
+    for result in results:
+        if on_result:
+            on_result(result)
+    todo = [job for job in jobs if not job.output.exists()]
+    if not todo:
+        return results
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        count = workers or cpus
+        threads = max(1, cpus // count)
+        actor_class = ray.remote(num_cpus=threads)(Worker)
+        actors = [actor_class.remote(preset, options, threads) for _ in range(min(count, len(todo)))]
+        pool = ActorPool(actors)
+        for job in todo:
+            pool.submit(lambda actor, job: actor.run.remote(job), job)
+        for job in todo:
+            try:
+                result = pool.get_next_unordered()
+            except RayError as error:  # a worker that died (out of memory, node lost): that job failed
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                result = JobResult(job, "failed", f"worker lost: {first_line}")
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        if started_here:
+            ray.shutdown()
+    return results
+
+
 def summary(results: Iterable[JobResult]) -> dict[str, int]:
     counts = {"done": 0, "skipped": 0, "failed": 0, "interrupted": 0}
     for result in results:
@@ -295,8 +354,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
     parser.add_argument("--blend-styles", action="store_true",
                         help="paint each photo once with all the styles blended (default: once per style)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes, each with its own network and an equal share of the cores (default 1)")
+    parser.add_argument("--workers", type=int,
+                        help="processes, each with its own network and an equal share of the cores (default 1; "
+                             "with --ray: actors, default one per CPU of the cluster)")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run the jobs on a Ray cluster (pip install 'impasto[ray]'): --ray alone starts one on "
+                             "this machine; --ray auto / HOST:PORT / ray://HOST:10001 joins a running one "
+                             "(--workers: actors; default one per CPU)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(parser)
     args = parser.parse_args(argv)
@@ -306,8 +370,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give either --jobs or photos with --style, not both")
     if not args.jobs and (not args.contents or not args.styles):
         parser.error("give photos and at least one --style (or --jobs FILE)")
-    if not 1 <= args.workers <= 64:
-        parser.error(f"workers must be from 1 to 64, got {args.workers}")
+    if args.workers is not None and not 1 <= args.workers <= 4096:
+        parser.error(f"workers must be from 1 to 4,096, got {args.workers}")
     options = {item.name: getattr(args, item.name) for item in fields(Options)
                if item.name != "preset" and getattr(args, item.name, None) is not None}
     try:
@@ -337,7 +401,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         bar.set_postfix_str(summary_line(summary(seen)), refresh=False)
 
     try:
-        results = run_batch(jobs, args.preset, options, args.workers, on_result=report)
+        if args.ray:
+            try:
+                import ray  # noqa: F401 - only checking that it is there
+            except ImportError:
+                raise OptionError("--ray needs Ray: pip install 'impasto[ray]'") from None
+            address = None if args.ray == "local" else args.ray
+            results = run_batch_on_ray(jobs, args.preset, options, address, args.workers or 0, on_result=report)
+        else:
+            results = run_batch(jobs, args.preset, options, args.workers or 1, on_result=report)
     except KeyboardInterrupt:
         results = seen + [JobResult(jobs[0], "interrupted", "batch interrupted")]
     except ImpastoError as error:

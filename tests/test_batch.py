@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from collections import OrderedDict
@@ -12,7 +14,8 @@ import pytest
 from PIL import Image
 
 from impasto import Stylizer
-from impasto.batch import BatchJob, Worker, check_outputs, jobs_from_file, jobs_from_images, run_batch, summary
+from impasto.batch import (BatchJob, Worker, check_outputs, jobs_from_file, jobs_from_images, run_batch,
+                           run_batch_on_ray, summary)
 from impasto.errors import OptionError
 from impasto.options import resolve_options
 from tests.conftest import gradient_image, stripes_image
@@ -155,3 +158,37 @@ def test_two_worker_processes(pictures, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "4 done" in result.stderr
     assert len(list(out.glob("*.png"))) == 4 and not list(out.glob(".*"))  # no temporary names left
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A local Ray cluster as Ray's docs start one (``ray start --head``), two CPUs, stopped afterwards."""
+    ray_bin = Path(sys.executable).parent / "ray"
+    environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = subprocess.run([str(ray_bin), "start", "--head", "--num-cpus", "2", "--port", str(port),
+                              "--include-dashboard=false", "--disable-usage-stats"],
+                             capture_output=True, text=True, env=environment, timeout=300)
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield f"127.0.0.1:{port}"
+    subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, env=environment, timeout=300)
+
+
+def test_the_batch_on_a_ray_cluster(ray_cluster, pictures, tmp_path):
+    photos, paintings = pictures
+    stripes_image(64, 64, seed=8).save(paintings / "third.png")
+    out = tmp_path / "out"
+    jobs = jobs_from_images([str(photos)], [str(paintings)], out)
+    jobs.append(BatchJob(str(photos / "missing.png"), [str(paintings / "bands.jpg")], out / "missing.png"))
+    results = run_batch_on_ray(jobs, "impasto", FAST, address=ray_cluster, workers=2)
+    assert summary(results) == {"done": 6, "skipped": 0, "failed": 1, "interrupted": 0}
+    assert len({result.worker for result in results if result.status == "done"}) == 2  # two actors worked
+    assert "missing.png" in next(result.message for result in results if result.status == "failed")
+    assert len(list(out.glob("*.png"))) == 6 and not list(out.glob(".*"))
+    # The same batch from the command line on the same cluster: everything finished is skipped.
+    again = batch_cli(str(photos), "--style", str(paintings), "-o", str(out), "-q", "--ray", ray_cluster,
+                      *FAST_FLAGS, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 done, 6 skipped, 0 failed" in again.stderr
