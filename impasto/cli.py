@@ -127,7 +127,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     run and ``impasto batch``, named after ``Options`` fields so that they pass straight through."""
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help="recipe to start from")
     parser.add_argument("--quality", choices=list(QUALITY_LEVELS),
-                        help="draft (about 12 s), default (about 30 s) or high (about 90 s) at 512 px; "
+                        help="draft (about 10 s), default (about 30 s) or high (about 80 s) at 512 px; "
                              "for the default preset")
 
     size = parser.add_argument_group("size and schedule")
