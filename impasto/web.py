@@ -134,7 +134,7 @@ class Painter:
 
     def paint(self, session: str, content: Optional[str], styles: Optional[Sequence[str]], preset: str,
               quality: str, size: int, strength: float, blend: str, preserve_colors: str, style_scale: float,
-              seed: Optional[float]) -> Iterator[tuple]:
+              seed: Optional[float], masks: Optional[Sequence[str]] = None) -> Iterator[tuple]:
         """The job generator: yields (preview, status, downloads) until the run ends."""
         from .api import stylize
         from .options import resolve_options
@@ -144,6 +144,10 @@ class Painter:
         styles = [style for style in (styles or []) if style]
         if not styles:
             raise OptionError("upload at least one style image (the painting)")
+        masks = [mask for mask in (masks or []) if mask] or None
+        if masks is not None and len(masks) != len(styles):
+            raise OptionError(f"{len(masks)} mask(s) for {len(styles)} style image(s): give one mask per painting, "
+                              f"in the order of the paintings (or none)")
         options = {"size": int(size), "seed": None if seed in (None, "") else int(seed),
                    "style_blend": parse_blend(blend, len(styles)),
                    "preserve_colors": None if preserve_colors == "none" else preserve_colors,
@@ -163,7 +167,7 @@ class Painter:
         def work() -> None:
             try:
                 job.result = stylize(content, styles, preset=preset, output=output, side_by_side=sheet,
-                                     network=self.network, on_start=started,
+                                     network=self.network, on_start=started, style_masks=masks,
                                      callback=lambda progress: setattr(job, "progress", progress), **options)
             except Interrupted as interrupted:
                 job.result = interrupted.image
@@ -207,13 +211,13 @@ def build_app(painter: Painter):
         """Impasto's one-line errors become a message in the page, not a stack trace."""
         return gr.Error(client_message(error, uploads), title="impasto", print_exception=False)
 
-    def paint(content, styles, preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
+    def paint(content, styles, masks, preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
               request: gr.Request):
         try:
             yield from painter.paint(request.session_hash, content, styles, preset, quality, size, strength,
-                                     blend, preserve_colors, style_scale, seed)
+                                     blend, preserve_colors, style_scale, seed, masks)
         except ImpastoError as error:
-            raise page_error(error, [content or "", *(styles or [])]) from None
+            raise page_error(error, [content or "", *(styles or []), *(masks or [])]) from None
 
     def stop(request: gr.Request) -> str:
         return painter.stop(request.session_hash)
@@ -263,6 +267,9 @@ def build_app(painter: Painter):
                                         label="Stroke size (style scale: smaller = finer strokes)",
                                         elem_id="style-scale")
                 blend = gr.Textbox(label="Blend weights for several paintings (e.g. 0.7, 0.3)", elem_id="blend")
+                masks = gr.File(label="Where each painting goes (optional): one mask per painting, in order; "
+                                      "white = here, black = not here", file_types=["image"],
+                                file_count="multiple", elem_id="masks")
                 seed = gr.Number(value=0, precision=0, label="Seed", elem_id="seed")
                 with gr.Row():
                     run = gr.Button("Paint", variant="primary", elem_id="paint")
@@ -275,7 +282,8 @@ def build_app(painter: Painter):
         content.change(content_thumbnail, content, content_view)
         styles.change(style_thumbnails, styles, styles_view)
         sample.click(sample_pair, None, [content, styles])
-        run.click(paint, [content, styles, preset, quality, size, strength, blend, preserve, style_scale, seed],
+        run.click(paint, [content, styles, masks, preset, quality, size, strength, blend, preserve, style_scale,
+                          seed],
                   [result, status, downloads])
         # Stop must reach the running job at once, not wait in the queue behind it.
         halt.click(stop, None, status, queue=False)

@@ -217,3 +217,31 @@ def test_status_text_before_and_during_a_run():
                         10.0, 0.5)
     assert status_text(progress) == ("Scale 2/3 (128x96 px) · iteration 12/30 · content 0.5 · style 1.25 · "
                                      "about 10 s left")
+
+
+def test_a_job_with_two_paintings_and_their_masks_then_its_files_are_gone(tmp_path, vgg19_weights):
+    from impasto.features import VGGFeatures
+    from impasto.web import Painter
+    from tests.conftest import gradient_image, stripes_image
+
+    photo, first, second = tmp_path / "photo.png", tmp_path / "a.png", tmp_path / "b.png"
+    gradient_image(96, 64).save(photo)
+    stripes_image(64, 64, seed=1).save(first)
+    stripes_image(64, 64, seed=4).save(second)
+    left, right = tmp_path / "left.png", tmp_path / "right.png"
+    half = np.zeros((64, 96), np.uint8)
+    half[:, :48] = 255
+    Image.fromarray(half).save(left)
+    Image.fromarray(255 - half).save(right)
+    painter = Painter(tmp_path / "root", VGGFeatures(vgg19_weights))
+    painter.root.mkdir()
+    frames = list(painter.paint("session", str(photo), [str(first), str(second)], "impasto", "draft", 64, 1.0,
+                                "", "none", 1.0, 0, masks=[str(left), str(right)]))
+    image, status, downloads = frames[-1]
+    assert status.startswith("Done in") and max(image.size) == 64
+    assert [Path(path).name for path in downloads] == ["impasto.png", "side_by_side.png"]
+    # Gradio copies the downloads when the generator yields them; the job's own folder goes when it ends.
+    assert not list(painter.root.iterdir()) and not painter.jobs
+    with pytest.raises(OptionError, match="one mask per painting"):
+        list(painter.paint("session", str(photo), [str(first), str(second)], "impasto", "draft", 64, 1.0, "",
+                           "none", 1.0, 0, masks=[str(left)]))
