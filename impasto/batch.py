@@ -270,7 +270,10 @@ def run_batch(jobs: Sequence[BatchJob], preset: str, options: dict, workers: int
                 future.cancel()
             for future in pending:
                 if not future.cancelled():
-                    results.append(future.result())
+                    try:
+                        results.append(future.result())
+                    except Exception:  # noqa: BLE001 - a worker torn down by the interrupt: nothing to add
+                        pass
             results.append(JobResult(todo[0], "interrupted", "batch interrupted"))
     return results
 

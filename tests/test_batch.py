@@ -192,3 +192,36 @@ def test_the_batch_on_a_ray_cluster(ray_cluster, pictures, tmp_path):
                       *FAST_FLAGS, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 done, 6 skipped, 0 failed" in again.stderr
+
+
+def test_an_interrupted_batch_keeps_the_running_jobs_best_image_and_resumes(pictures, tmp_path):
+    import signal
+    import time
+
+    photos, paintings = pictures
+    out = tmp_path / "out"
+    listing = tmp_path / "jobs.json"
+    listing.write_text(json.dumps([
+        {"content": "photos/photo0.png", "style": "paintings/stripes.png", "iterations": 2},
+        {"content": "photos/photo1.png", "style": "paintings/stripes.png", "iterations": 100000},
+    ]))
+    process = subprocess.Popen([sys.executable, "-m", "impasto", "batch", "--jobs", str(listing), "-o", str(out),
+                                "-q", "--size", "48", "--scales", "1", "--seed", "0"],
+                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.time() + 300
+    while not (out / "photo0__stripes.png").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # the second job is painting now
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted: 'photo1__stripes.png'" in stderr
+    assert (out / "photo1__stripes.partial.png").exists() and not (out / "photo1__stripes.png").exists()
+    # The rerun skips the finished job, paints the interrupted one and drops its partial image.
+    listing.write_text(json.dumps([
+        {"content": "photos/photo0.png", "style": "paintings/stripes.png", "iterations": 2},
+        {"content": "photos/photo1.png", "style": "paintings/stripes.png", "iterations": 2},
+    ]))
+    again = batch_cli("--jobs", str(listing), "-o", str(out), "-q", "--size", "48", "--scales", "1", cwd=tmp_path)
+    assert again.returncode == 0 and "1 done, 1 skipped, 0 failed" in again.stderr, again.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["photo0__stripes.png", "photo1__stripes.png"]
