@@ -162,6 +162,8 @@ class Stylizer:
         self.tv_weight = options.tv_weight * (self.calibration["tv"] if self.calibration else 1.0)
         self._kept_features: dict[tuple, dict[str, torch.Tensor]] = {}
         self._fingerprints: dict[int, str] = {}
+        if style_cache is not None and not isinstance(style_cache, OrderedDict):
+            raise OptionError("style_cache must be a collections.OrderedDict (kept least recently used first)")
         self.style_cache = style_cache
         self.style_cache_size = STYLE_CACHE_ENTRIES
         self.style_balance = self._style_balance()

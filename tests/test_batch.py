@@ -225,3 +225,9 @@ def test_an_interrupted_batch_keeps_the_running_jobs_best_image_and_resumes(pict
     again = batch_cli("--jobs", str(listing), "-o", str(out), "-q", "--size", "48", "--scales", "1", cwd=tmp_path)
     assert again.returncode == 0 and "1 done, 1 skipped, 0 failed" in again.stderr, again.stderr
     assert sorted(path.name for path in out.iterdir()) == ["photo0__stripes.png", "photo1__stripes.png"]
+
+
+def test_a_style_cache_must_be_an_ordered_dict(vgg19_weights):
+    with pytest.raises(OptionError, match="OrderedDict"):
+        Stylizer(gradient_image(96, 64), stripes_image(80, 80), resolve_options(**FAST), weights=vgg19_weights,
+                 style_cache={})
