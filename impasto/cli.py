@@ -87,7 +87,7 @@ class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (and exit code 2), not argparse's usage block."""
 
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"impasto: error: {message} (see impasto --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

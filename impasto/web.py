@@ -11,7 +11,6 @@ wait in a bounded queue; every job's files live in a temporary folder removed wh
 keeps its own copy for the download), and the server's whole temporary tree is removed when it stops.
 """
 
-import argparse
 import os
 import shutil
 import sys
@@ -311,7 +310,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAU
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="impasto web", description="Serve impasto's page on this machine.")
+    from .cli import OneLineParser
+
+    parser = OneLineParser(prog="impasto web", description="Serve impasto's page on this machine.")
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to bind (default {DEFAULT_HOST}: this machine only; 0.0.0.0: the network)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")

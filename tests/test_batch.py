@@ -231,3 +231,13 @@ def test_a_style_cache_must_be_an_ordered_dict(vgg19_weights):
     with pytest.raises(OptionError, match="OrderedDict"):
         Stylizer(gradient_image(96, 64), stripes_image(80, 80), resolve_options(**FAST), weights=vgg19_weights,
                  style_cache={})
+
+
+@pytest.mark.parametrize("argv", [[], ["photos", "-o", "out"], ["photos", "-s", "a.png", "-o", "out", "--jobs", "j.csv"],
+                                  ["photos", "-s", "a.png", "-o", "out", "--workers", "0"],
+                                  ["photos", "-s", "a.png", "-o", "out", "--style-mask", "m.png"]])
+def test_batch_usage_errors_are_one_line(tmp_path, argv):
+    result = batch_cli(*argv, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("impasto batch: error:") and "Traceback" not in result.stderr

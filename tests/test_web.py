@@ -245,3 +245,12 @@ def test_a_job_with_two_paintings_and_their_masks_then_its_files_are_gone(tmp_pa
     with pytest.raises(OptionError, match="one mask per painting"):
         list(painter.paint("session", str(photo), [str(first), str(second)], "impasto", "draft", 64, 1.0, "",
                            "none", 1.0, 0, masks=[str(left)]))
+
+
+@pytest.mark.parametrize("argv", [["--port", "abc"], ["--port", "0"], ["--queue", "0"], ["--bogus"]])
+def test_web_usage_errors_are_one_line(argv):
+    result = subprocess.run([sys.executable, "-m", "impasto", "web", *argv], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("impasto web: error:") and "Traceback" not in result.stderr
