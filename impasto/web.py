@@ -278,9 +278,11 @@ def build_app(painter: Painter):
                 status = gr.Markdown("Ready.", elem_id="status")
                 downloads = gr.File(label="Downloads: the full-size PNG (with its settings) and the sheet",
                                     file_count="multiple", interactive=False, elem_id="downloads")
+        # The thumbnails go through the queue (Gradio shows their errors only from there), so its bound counts
+        # them too: a bound of 1 would refuse one of the two that the sample pair starts at once.
         content.change(content_thumbnail, content, content_view)
         styles.change(style_thumbnails, styles, styles_view)
-        sample.click(sample_pair, None, [content, styles])
+        sample.click(sample_pair, None, [content, styles], queue=False)
         run.click(paint, [content, styles, masks, preset, quality, size, strength, blend, preserve, style_scale,
                           seed],
                   [result, status, downloads])
@@ -324,8 +326,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"port must be from 1 to 65535, got {args.port}")
-    if args.queue < 1 or args.max_upload_mb < 1:
-        parser.error("queue and max-upload-mb must be at least 1")
+    if args.queue < 2 or args.max_upload_mb < 1:
+        parser.error("queue must be at least 2 and max-upload-mb at least 1")
     try:
         import gradio  # noqa: F401
     except ImportError:
