@@ -165,7 +165,6 @@ class Stylizer:
         if style_cache is not None and not isinstance(style_cache, OrderedDict):
             raise OptionError("style_cache must be a collections.OrderedDict (kept least recently used first)")
         self.style_cache = style_cache
-        self.style_cache_size = STYLE_CACHE_ENTRIES
         self.style_balance = self._style_balance()
         self.style_weight = options.style_weight * (self.style_balance["factor"] if self.style_balance else 1.0)
         self.total_steps = sum(stage.iterations for stage in self.stages)
@@ -441,17 +440,19 @@ class Stylizer:
                        statistic: StyleStatistic, keep: bool = False) -> dict[str, Target]:
         """One painting's ``statistic`` targets at ``size``, from ``style_cache`` when a caller shares one
         between runs (``impasto batch``: the same painting for many photos). ``keep`` as in ``_features``."""
-        key = (self._fingerprint(image), tuple(size), tuple(names), self.options.pooling, statistic.name,
-               statistic.normalization, str(self.device))
-        if self.style_cache is not None and key in self.style_cache:
+        key = None
+        if self.style_cache is not None:  # the pixel digest is only worth its time when there is a cache
+            key = (self._fingerprint(image), tuple(size), tuple(names), self.options.pooling, statistic.name,
+                   statistic.normalization, str(self.device))
+        if key is not None and key in self.style_cache:
             self.style_cache.move_to_end(key)
             self._kept_features.pop((id(image), tuple(size), tuple(names)), None)
             return self.style_cache[key]
         features = self._features(image, size, names, keep=keep)
         targets = {name: statistic.target(features[name]) for name in names}
-        if self.style_cache is not None:
+        if key is not None:
             self.style_cache[key] = targets
-            while len(self.style_cache) > self.style_cache_size:
+            while len(self.style_cache) > STYLE_CACHE_ENTRIES:
                 self.style_cache.popitem(last=False)  # the least recently used
         return targets
 
