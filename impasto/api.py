@@ -154,7 +154,11 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "style_masks": [str(mask) if isinstance(mask, (str, os.PathLike)) else "in memory"
                         for mask in stylizer.style_mask_sources] if stylizer.style_mask_sources else None,
         "seed_used": stylizer.seed, "steps_done": stylizer.step,
-        "loss_calibration": stylizer.calibration, "style_balance": stylizer.style_balance, "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
+        "loss_calibration": stylizer.calibration, "style_balance": stylizer.style_balance,
+        "tiling": {"tile": stylizer.tiling.tile, "overlap": stylizer.tiling.overlap,
+                   "tiles": [len(stylizer.tiling.boxes(stage.shape)) for stage in stylizer.stages]}
+        if stylizer.tiling.tile else None,
+        "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
 

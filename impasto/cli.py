@@ -148,6 +148,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                       help=f"match the style on the image at 1, 1/2, 1/4... of its size (default preset: 2; "
                            f"{range_text('style_octaves')})")
     size.add_argument("--style-blend", type=_float_list, help="weights of several style images, e.g. 0.7,0.3")
+    size.add_argument("--tile", type=_ranged("tile"), metavar="N",
+                      help="paint the scales larger than N px in overlapping tiles of at most NxN px, for big "
+                           "prints (default: only when the output would not fit in memory whole, then 1024; "
+                           f"{range_text('tile')})")
+    size.add_argument("--tile-overlap", type=_ranged("tile_overlap"), metavar="PX",
+                      help="pixels shared by neighbouring tiles, blended across (default: the tile side / 8)")
 
     control = parser.add_argument_group("artistic control")
     control.add_argument("--preserve-colors", choices=["luminance", "histogram"],
@@ -240,8 +246,9 @@ class ProgressBar:
             self.bar = tqdm(total=1000, file=sys.stderr, leave=True, dynamic_ncols=True, disable=None,
                             bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
         stage = progress.stage
-        self.bar.set_description_str(f"scale {stage.index + 1}/{progress.stages} {stage.shape[1]}x{stage.shape[0]} "
-                                     f"it {progress.iteration}/{stage.iterations}", refresh=False)
+        tile = f" tile {progress.tile}/{progress.tiles}" if progress.tiles > 1 else ""
+        self.bar.set_description_str(f"scale {stage.index + 1}/{progress.stages} {stage.shape[1]}x{stage.shape[0]}"
+                                     f"{tile} it {progress.iteration}/{stage.iterations}", refresh=False)
         terms = " ".join(f"{name} {value:.3g}" for name, value in progress.terms.items())
         self.bar.set_postfix_str(f"{terms} | total {progress.total:.4g}", refresh=False)
         self.bar.update(round(progress.work_fraction * 1000) - self.bar.n)
@@ -249,6 +256,12 @@ class ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _tell_tiling(stylizer) -> None:
+    """Say before a big run starts that (and why) it is painted in tiles, and at what tile size."""
+    if stylizer.tiling.tile:
+        print(f"impasto: {stylizer.tiling.reason}", file=sys.stderr)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -311,7 +324,8 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         stylize(content, styles, preset=args.preset, output=args.output, plot=args.plot,
                 history=args.history, side_by_side=args.side_by_side, snapshots=args.snapshots,
                 save_every=args.save_every, timelapse=args.timelapse, timelapse_every=args.timelapse_every,
-                style_masks=args.style_masks, callback=bar, **options)
+                style_masks=args.style_masks, callback=bar, on_start=None if args.quiet else _tell_tiling,
+                **options)
     except Interrupted as interrupted:
         bar.close()
         print(f"impasto: {interrupted}", file=sys.stderr)

@@ -30,8 +30,8 @@ from .objective import NamedTerm, Objective
 from .optimizers import Step, adam, lbfgs
 from .options import INIT_KINDS, Options, resolve_options
 from .palette import blend_color_statistics, color_statistics, luminance_image, match_colors, with_chroma
-from .resources import check_memory
 from .schedule import Stage, learning_rate, plan_stages
+from .tiles import TILED_STYLE_SIDE, Box, Tiling, paint_in_tiles, plan_tiling
 from .weights import TORCHVISION, VGGWeights, load_weights
 
 __all__ = ["Stylizer", "Progress", "NumericalError", "pick_device", "load_network"]
@@ -75,6 +75,8 @@ class Progress:
     lr: float
     elapsed: float
     work_fraction: float  # share of the run's pixel-iterations done: a fair basis for an ETA
+    tile: int = 1  # 1-based tile within the stage (big outputs are painted in tiles, see impasto.tiles)
+    tiles: int = 1
 
     @property
     def eta(self) -> float:
@@ -147,6 +149,7 @@ class Stylizer:
         self.stages = plan_stages(options, self.content_image.size)
         self.stage_optimizers = options.stage_optimizers()
         self._smallest_side = min_input_side(self.layers, options.model)
+        self.tiling = Tiling()
         self._check_sizes()
         self.calibration = self._calibrate()
         # The per-layer weights the losses use: the options', times the calibration where there is one.
@@ -164,11 +167,13 @@ class Stylizer:
         self._fingerprints: dict[int, str] = {}
         if style_cache is not None and not isinstance(style_cache, OrderedDict):
             raise OptionError("style_cache must be a collections.OrderedDict (kept least recently used first)")
-        self.style_cache = style_cache
+        # A tiled scale asks for the same style targets once per tile: a private cache when none was given.
+        self.style_cache = style_cache if style_cache is not None or not self.tiling.tile else OrderedDict()
         self.style_balance = self._style_balance()
         self.style_weight = options.style_weight * (self.style_balance["factor"] if self.style_balance else 1.0)
-        self.total_steps = sum(stage.iterations for stage in self.stages)
-        self._total_work = sum(stage.iterations * stage.pixels for stage in self.stages)
+        self.total_steps = sum(stage.iterations * len(self.tiling.boxes(stage.shape)) for stage in self.stages)
+        self._total_work = sum(stage.iterations * box.pixels for stage in self.stages
+                               for box in self.tiling.boxes(stage.shape))
         self._work_done = 0
         self.history: list[dict] = []
         self.step = 0
@@ -179,6 +184,8 @@ class Stylizer:
         self._best: Optional[tuple[float, torch.Tensor]] = None  # (loss, image) of the current stage
         self._result: Optional[torch.Tensor] = None  # image at the end of the latest finished stage
         self._current: Optional[torch.Tensor] = None  # the latest evaluated image
+        self._canvas: Optional[torch.Tensor] = None  # a tiled scale's image, done tiles laid in (impasto.tiles)
+        self._tile: tuple[int, int, Box] = (1, 1, Box(0, 0, 0, 0))  # (number, count, box) being optimized
         self.generator = torch.Generator()
         # Without a seed, a fresh one from the operating system: torch.seed() would reseed PyTorch's global
         # generator and change the caller's random state. The seed used is kept (and recorded in the output).
@@ -200,31 +207,39 @@ class Stylizer:
         previous: Optional[torch.Tensor] = None
         try:
             for stage in self.stages:
-                objective = self.stage_objective(stage)
                 rgb = self._initial_rgb(stage, previous)
-                self._best = None
-                where = f" at scale {stage.index + 1}"
-                on_step = lambda step, stage=stage: self._record(stage, step)  # noqa: E731
-                if self.stage_optimizers[stage.index] == "adam":
-                    schedule = lambda i, stage=stage: learning_rate(self.options, stage, i)  # noqa: E731
-                    rgb = adam(rgb, objective, stage.iterations, on_step, schedule, where,
-                               clamp=self.options.clamp_pixels)
+                if self.tiling.covers(stage.shape):
+                    rgb = paint_in_tiles(self, stage, rgb)
                 else:
-                    rgb = lbfgs(rgb, objective, stage.iterations, on_step, self.network.normalization,
-                                self.options.lbfgs_history,
-                                None if self.options.line_search == "none" else self.options.line_search, where,
-                                restart=self.options.lbfgs_restart)
+                    rgb = self.optimize(stage, self.stage_objective(stage), rgb)
                 previous = rgb.detach()
                 self._result = previous
-                self._best = None
+                self._best = self._canvas = None
                 if self._stop_requested:
                     break
         finally:
             self.elapsed = time.perf_counter() - self._start
         return self.best_image()
 
+    def optimize(self, stage: Stage, objective: Objective, rgb: torch.Tensor,
+                 tile: Optional[tuple[int, int, Box]] = None) -> torch.Tensor:
+        """Run the stage's optimizer on ``rgb`` (the whole image, or one ``tile`` = (number, count, box)
+        of it) for the stage's iterations, recording every step; returns the optimized image."""
+        self._tile = tile or (1, 1, Box(0, 0, *stage.shape))
+        self._best = None
+        where = f" at scale {stage.index + 1}" + (f", tile {tile[0]}/{tile[1]}" if tile else "")
+        on_step = lambda step: self._record(stage, step)  # noqa: E731
+        if self.stage_optimizers[stage.index] == "adam":
+            schedule = lambda i: learning_rate(self.options, stage, i)  # noqa: E731
+            return adam(rgb, objective, stage.iterations, on_step, schedule, where, clamp=self.options.clamp_pixels)
+        return lbfgs(rgb, objective, stage.iterations, on_step, self.network.normalization,
+                     self.options.lbfgs_history, None if self.options.line_search == "none" else self.options.line_search,
+                     where, restart=self.options.lbfgs_restart)
+
     def best_image(self) -> Image.Image:
         """The best image so far, at the output size (upsampled when the run stopped at a coarse scale)."""
+        if self._canvas is not None:
+            return self._output_image(self._canvas)  # a tiled scale: its finished tiles over the warm start
         if self._best is not None and (self._result is None or self._result.shape[-2:] != self._best[1].shape[-2:]):
             rgb = self._best[1]
         elif self._result is not None:
@@ -235,7 +250,7 @@ class Stylizer:
 
     def current_image(self) -> Image.Image:
         """The image the optimizer evaluated last (not necessarily the best), at the output size."""
-        if self._current is None:
+        if self._current is None or self._canvas is not None:
             return self.best_image()
         return self._output_image(self._current)
 
@@ -277,7 +292,8 @@ class Stylizer:
                     f"style image {index} is {image.width}x{image.height}: at the first scale it would be "
                     f"{width}x{height} px, but the style layers need at least {style_smallest} px on each side "
                     f"(crop it to a less elongated shape, or raise style_size / style_scale)")
-        check_memory(max(self.stages, key=lambda stage: stage.pixels).shape, self.device)
+        self.tiling = plan_tiling([stage.shape for stage in self.stages], self.device, self.options.tile,
+                                  self.options.tile_overlap)
         upscale = max(self.output_shape) / max(self.content_image.size)
         if upscale > 2:
             warnings.warn(f"the content image is {self.content_image.width}x{self.content_image.height}; it is "
@@ -285,34 +301,38 @@ class Stylizer:
 
     # -- per stage ----------------------------------------------------------------------------------------
 
-    def stage_objective(self, stage: Stage) -> Objective:
+    def stage_objective(self, stage: Stage, box: Optional[Box] = None) -> Objective:
         """The named loss terms of one scale, their targets computed once: ``content``, ``style``, ``tv``.
 
         With ``style_octaves`` > 1 the style is also matched on the image average-pooled 2x, 4x... against
         the paintings at that size (part of the ``style`` term). Without it the finest scale refines texture
         at its own size and undoes part of the large strokes the coarse scales placed. An octave is used only
-        where its long side is at least MIN_OCTAVE_SIDE.
+        where its long side is at least MIN_OCTAVE_SIDE. With ``box`` (a tile of a large scale), the objective
+        of that tile alone: the photo's targets cropped to it, the paintings' as for the whole scale.
         """
         options = self.options
+        box = box or Box(0, 0, *stage.shape)
         terms = []
         if options.content_weight and self.content_layers:
-            terms.append(NamedTerm("content", self._content_loss(stage.shape)))
+            terms.append(NamedTerm("content", self._content_loss(stage.shape, box)))
         if options.style_weight:
             for octave in range(options.style_octaves):
                 factor = 2**octave
                 shape = (stage.shape[0] // factor, stage.shape[1] // factor)
-                if octave and (max(shape) < MIN_OCTAVE_SIDE or min(shape) < self._smallest_side):
+                view = (box.height // factor, box.width // factor)
+                if octave and (max(view) < MIN_OCTAVE_SIDE or min(view) < self._smallest_side):
                     break
-                terms += [NamedTerm("style", loss, downsample=factor) for loss in self._style_losses(shape)]
+                terms += [NamedTerm("style", loss, downsample=factor)
+                          for loss in self._style_losses(shape, _scaled_box(box, factor))]
         if self.tv_weight:
             terms.append(NamedTerm("tv", TotalVariationLoss(self.tv_weight, options.tv_kind, options.tv_beta)))
         return Objective(self.network, terms, options.pooling)
 
     @torch.no_grad()
-    def _content_loss(self, shape: tuple[int, int]) -> ContentLoss:
+    def _content_loss(self, shape: tuple[int, int], box: Box) -> ContentLoss:
         options = self.options
         names = [name for name, _ in options.content_layers]
-        features = self._features(self.painted_content, shape, names)
+        features = self._features(self.painted_content, shape, names, box=box)
         return ContentLoss({name: features[name] for name in names}, self.content_layers,
                            options.content_weight, options.content_reduction)
 
@@ -321,11 +341,14 @@ class Stylizer:
         size, scaled with the image at coarser scales."""
         final_long = max(self.output_shape)
         base = self.options.style_size or (self.options.style_scale or 1.0) * final_long
-        return max(MIN_STYLE_SIDE, round(base * max(shape) / final_long))
+        long_side = max(MIN_STYLE_SIDE, round(base * max(shape) / final_long))
+        # A tiled run sees each painting whole, in one pass: at most TILED_STYLE_SIDE (see impasto.tiles).
+        return min(long_side, TILED_STYLE_SIDE) if self.tiling.tile else long_side
 
     @torch.no_grad()
-    def _style_losses(self, shape: tuple[int, int]) -> list[StyleLoss]:
-        """Style terms for an image of ``shape``, each painting seen at the matching size.
+    def _style_losses(self, shape: tuple[int, int], box: Box) -> list[StyleLoss]:
+        """Style terms for the ``box`` of an image of ``shape``, each painting seen at the size matching
+        the whole image.
 
         Without masks: one term, the paintings' targets blended by weight. With masks: one term per painting,
         on its own region only (a guided statistic), weighted by its blend weight.
@@ -342,7 +365,7 @@ class Stylizer:
                        for name in names}
             return [StyleLoss(self.statistic, targets, self.style_layers, self.style_weight)]
         losses = []
-        for targets, mask, weight in zip(per_image, self._region_masks(shape), self.style_blend):
+        for targets, mask, weight in zip(per_image, self._region_masks(shape, box), self.style_blend):
             layer_masks = self.network.propagate_mask(mask.to(self.device), names)
             prepared = {name: self.statistic.prepare(target) for name, target in targets.items()}
             # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full
@@ -423,10 +446,13 @@ class Stylizer:
 
     @torch.no_grad()
     def _features(self, image: Image.Image, shape: tuple[int, int], names: list[str],
-                  keep: bool = False) -> dict[str, torch.Tensor]:
-        """The network's activations of ``image`` resized to ``shape``; with ``keep``, held until the next
-        request for the same image, shape and layers takes them (a target computed early is not computed
-        twice)."""
+                  keep: bool = False, box: Optional[Box] = None) -> dict[str, torch.Tensor]:
+        """The network's activations of ``image`` resized to ``shape`` (only its ``box`` when given); with
+        ``keep``, held until the next request for the same image, shape and layers takes them (a target
+        computed early is not computed twice)."""
+        if box is not None and (box.height, box.width) != tuple(shape):
+            return self.network(image_to_tensor(image, shape, _box_tuple(box)).to(self.device), names,
+                                self.options.pooling)
         key = (id(image), tuple(shape), tuple(names))
         if key in self._kept_features:
             return self._kept_features.pop(key)
@@ -483,13 +509,16 @@ class Stylizer:
             return None
         content_names = [name for name, _ in options.content_layers]
         style_names = [name for name, _ in options.style_layers]
-        # The final scale needs these same activations: they are kept for it (see _features).
-        shape = self.output_shape
-        photo = self._features(self.painted_content, shape, content_names, keep=True)
+        # The final scale needs these same activations: they are kept for it (see _features). A tiled run
+        # measures at the tile size instead (the output would not fit through the network whole).
+        whole = not self.tiling.tile
+        shape = self.output_shape if whole else \
+            fit_long_side(self.content_image.width, self.content_image.height, self.tiling.tile)
+        photo = self._features(self.painted_content, shape, content_names, keep=whole)
         content_energy = sum(w * photo[name].square().mean() for name, w in options.content_layers)
         style_long = self._style_long_side(shape)
         per_image = [self._style_targets(image, fit_long_side(image.width, image.height, style_long), style_names,
-                                         GramStatistic("d2l"), keep=True)
+                                         GramStatistic("d2l"), keep=whole)
                      for image in self.painted_styles]
         blended = {name: blend_targets([targets[name] for targets in per_image], self.style_blend)[0]
                    for name in style_names}
@@ -520,10 +549,11 @@ class Stylizer:
             opened.append(image)
         return opened
 
-    def _region_masks(self, shape: tuple[int, int]) -> list[torch.Tensor]:
-        """The masks at ``shape`` as (1, 1, H, W) shares in 0..1; where they add up to more than 1 they are
-        scaled to sum 1 (grey overlaps blend the styles)."""
-        masks = [image_to_tensor(mask.convert("RGB"), shape)[:, :1] for mask in self.style_masks]
+    def _region_masks(self, shape: tuple[int, int], box: Optional[Box] = None) -> list[torch.Tensor]:
+        """The masks at ``shape`` (only their ``box`` when given) as (1, 1, H, W) shares in 0..1; where they
+        add up to more than 1 they are scaled to sum 1 (grey overlaps blend the styles)."""
+        crop = _box_tuple(box) if box is not None and (box.height, box.width) != tuple(shape) else None
+        masks = [image_to_tensor(mask.convert("RGB"), shape, crop)[:, :1] for mask in self.style_masks]
         total = sum(masks).clamp_min(1.0)
         return [mask / total for mask in masks]
 
@@ -549,7 +579,8 @@ class Stylizer:
     def _record(self, stage: Stage, step: Step) -> bool:
         """Log one evaluation, keep the best iterate, tell the callback; True asks the optimizer to stop."""
         self.step += 1
-        self._work_done += stage.pixels
+        number, count, box = self._tile
+        self._work_done += box.pixels
         self._current = step.rgb
         if self._best is None or step.total < self._best[0]:
             self._best = (step.total, step.rgb)
@@ -557,14 +588,23 @@ class Stylizer:
         if step.iteration % self.options.log_every == 0 or step.iteration == stage.iterations:
             self.history.append({
                 "step": self.step, "stage": stage.index + 1, "height": stage.shape[0], "width": stage.shape[1],
-                "iteration": step.iteration, **step.terms, "total": step.total, "lr": step.lr,
-                "elapsed": round(elapsed, 4),
+                "iteration": step.iteration, **({"tile": number} if count > 1 else {}), **step.terms,
+                "total": step.total, "lr": step.lr, "elapsed": round(elapsed, 4),
             })
         if self.callback is not None:
             self.callback(Progress(stage, len(self.stages), step.iteration, self.step, self.total_steps,
                                    step.terms, step.total, step.lr, elapsed,
-                                   min(1.0, self._work_done / self._total_work)))
+                                   min(1.0, self._work_done / self._total_work), number, count))
         return self._stop_requested
+
+
+def _scaled_box(box: Box, factor: int) -> Box:
+    """``box`` on the image average-pooled by ``factor`` (a style octave's view of a tile)."""
+    return Box(box.top // factor, box.left // factor, box.height // factor, box.width // factor)
+
+
+def _box_tuple(box: Box) -> tuple[int, int, int, int]:
+    return box.top, box.left, box.height, box.width
 
 
 MIN_STYLE_SIDE = 32

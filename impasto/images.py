@@ -131,9 +131,20 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def image_to_tensor(image: Image.Image, shape: tuple[int, int] | None = None) -> torch.Tensor:
-    """RGB PIL image -> float tensor (1, 3, H, W) in 0..1, resized to ``shape`` = (H, W) if given."""
-    if shape is not None and (image.height, image.width) != tuple(shape):
+def image_to_tensor(image: Image.Image, shape: tuple[int, int] | None = None,
+                    crop: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """RGB PIL image -> float tensor (1, 3, H, W) in 0..1, resized to ``shape`` = (H, W) if given.
+
+    ``crop`` = (top, left, height, width) in the resized image's pixels returns only that region, resampled
+    from the source directly (the same pixels as resizing the whole image and cropping it, without ever
+    holding the whole resized image: a tile of a large output).
+    """
+    if crop is not None:
+        top, left, height, width = crop
+        scale_y, scale_x = image.height / shape[0], image.width / shape[1]
+        box = (left * scale_x, top * scale_y, (left + width) * scale_x, (top + height) * scale_y)
+        image = image.resize((width, height), Image.Resampling.LANCZOS, box=box)
+    elif shape is not None and (image.height, image.width) != tuple(shape):
         image = image.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.float32) / 255.0
     return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0)
@@ -141,8 +152,9 @@ def image_to_tensor(image: Image.Image, shape: tuple[int, int] | None = None) ->
 
 def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
     """(1, 3, H, W) tensor in 0..1 -> RGB PIL image (clipped, rounded)."""
-    array = tensor.detach().float().cpu().clamp(0, 1)[0].permute(1, 2, 0).numpy()
-    return Image.fromarray((array * 255.0 + 0.5).astype(np.uint8), "RGB")
+    # In place on one float copy, then 8 bits: a large output holds a single float copy of itself here.
+    pixels = tensor.detach().float().cpu().clamp(0, 1)[0].mul_(255.0).add_(0.5).to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), "RGB")
 
 
 def output_format(path: str | os.PathLike) -> str:

@@ -15,6 +15,8 @@ INT_RANGES = {
     "log_every": (1, MAX_ITERATIONS), "lbfgs_history": (1, 10_000), "style_octaves": (1, 8),
     "max_input_pixels": (1, 2**40), "seed": (0, 2**64 - 1), "save_every": (0, MAX_ITERATIONS),
     "timelapse_every": (0, MAX_ITERATIONS), "lbfgs_restart": (0, MAX_ITERATIONS),
+    # Tiles smaller than 128 px would spend most of their pixels on overlap.
+    "tile": (128, MAX_SIDE), "tile_overlap": (0, MAX_SIDE // 2),
 }
 
 # Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).

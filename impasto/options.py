@@ -72,6 +72,10 @@ class Options:
     device: str = "auto"
     log_every: int = 1
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS  # decompression-bomb guard; None: no limit
+    # Scales larger than ``tile`` px are painted in overlapping tiles of at most tile x tile (impasto.tiles);
+    # None: only when the output would not fit in memory whole. ``tile_overlap`` None: the tile side / 8.
+    tile: Optional[int] = None
+    tile_overlap: Optional[int] = None
     preset: str = DEFAULT_PRESET
     quality: str = "default"
 
@@ -91,8 +95,12 @@ class Options:
         if self.preserve_colors is not None and self.preserve_colors not in PRESERVE_COLORS:
             raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, "
                               f"got {self.preserve_colors!r}")
-        if self.max_input_pixels is not None:
-            check_int("max_input_pixels", self.max_input_pixels)
+        for name in ("max_input_pixels", "tile", "tile_overlap"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name))
+        if self.tile_overlap is not None and self.tile is not None and 2 * self.tile_overlap >= self.tile:
+            raise OptionError(f"tile_overlap must be less than half the tile ({self.tile} px), got "
+                              f"{self.tile_overlap}")
         if self.model not in MODELS:
             raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):

@@ -17,18 +17,21 @@ PLOT_FORMATS = (".png", ".pdf", ".svg")
 # The loss terms (content, style, tv, ... whatever the run's objective had) sit between these.
 LEADING_FIELDS = ("step", "stage", "height", "width", "iteration")
 TRAILING_FIELDS = ("total", "lr", "elapsed")
+OPTIONAL_LEADING_FIELDS = ("tile",)  # only in tiled runs' histories (big outputs)
 
 
 def history_fields(history: Sequence[dict]) -> list[str]:
     """The columns of a history: the fixed ones around every loss term that appears, in order of appearance."""
-    fixed = set(LEADING_FIELDS + TRAILING_FIELDS)
+    fixed = set(LEADING_FIELDS + TRAILING_FIELDS + OPTIONAL_LEADING_FIELDS)
     terms = dict.fromkeys(key for row in history for key in row if key not in fixed)
-    return [*LEADING_FIELDS, *terms, *TRAILING_FIELDS]
+    optional = [key for key in OPTIONAL_LEADING_FIELDS if any(key in row for row in history)]
+    return [*LEADING_FIELDS, *optional, *terms, *TRAILING_FIELDS]
 
 
 def loss_terms(history: Sequence[dict]) -> list[str]:
     """The names of the loss terms a history logged."""
-    return history_fields(history)[len(LEADING_FIELDS):-len(TRAILING_FIELDS)]
+    return [key for key in history_fields(history)[len(LEADING_FIELDS):-len(TRAILING_FIELDS)]
+            if key not in OPTIONAL_LEADING_FIELDS]
 
 
 def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:

@@ -1,10 +1,6 @@
-import re
-
-import pytest
 import torch
 
-from impasto.errors import ResourceError
-from impasto.resources import FIXED_BYTES, available_bytes, check_memory, estimate_bytes
+from impasto.resources import FIXED_BYTES, available_bytes, estimate_bytes
 
 
 def test_estimate_covers_the_measured_peaks():
@@ -14,14 +10,8 @@ def test_estimate_covers_the_measured_peaks():
     assert estimate_bytes(0) == FIXED_BYTES
 
 
-def test_refusal_names_a_size_that_fits():
-    cpu = torch.device("cpu")
-    check_memory((341, 512), cpu)
-    with pytest.raises(ResourceError) as refused:
-        check_memory((100_000, 150_000), cpu)
-    side = int(re.search(r"about (\d+) px", str(refused.value)).group(1))
-    fitting = (round(side * 2 / 3), side)
-    assert estimate_bytes(fitting[0] * fitting[1]) <= available_bytes(cpu)
-    # Not far below what fits either: 15% more on each side would not.
-    larger = (round(side * 1.15 * 2 / 3), round(side * 1.15))
-    assert estimate_bytes(larger[0] * larger[1]) > available_bytes(cpu)
+def test_available_memory_is_what_meminfo_says_is_free():
+    with open("/proc/meminfo") as meminfo:
+        free = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    # Memory moves between the two reads; a tenth of a gigabyte is plenty of slack.
+    assert abs(available_bytes(torch.device("cpu")) - free) < 100 * 1024**2
