@@ -290,6 +290,10 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         from .web import main as web_main
 
         return web_main(argv[1:])
+    if argv[:1] == ["video"]:
+        with _signals_held():
+            from .video import main as video_main
+        return video_main(argv[1:])
     if argv[:1] == ["batch"]:
         with _signals_held():
             from .batch import main as batch_main

@@ -91,7 +91,9 @@ class Stylizer:
     loaded VGG; ``weights`` a loaded ``VGGWeights``; ``init_image`` an image to start from instead of
     ``options.init``; ``style_masks``, one per style image, where each style paints (white: here; grey: a
     share; black: not here); ``style_cache``, an ``OrderedDict`` kept by the caller, the paintings' targets
-    between runs (the least recently used dropped past ``STYLE_CACHE_ENTRIES``).
+    between runs (the least recently used dropped past ``STYLE_CACHE_ENTRIES``); ``extra_terms``, called
+    with each scale (and the tile of it being painted, the whole scale when untiled), more named loss terms
+    for that scale's objective (``impasto.video``'s temporal term).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Stylizer:
         style_masks: Optional[Sequence[ImageLike]] = None,
         callback: Optional[Callable[[Progress], None]] = None,
         style_cache: Optional["OrderedDict[tuple, dict]"] = None,
+        extra_terms: Optional[Callable[[Stage, Box], Sequence[NamedTerm]]] = None,
         **overrides,
     ):
         if options is None:
@@ -114,6 +117,7 @@ class Stylizer:
             raise OptionError("pass either an Options object or keyword options, not both")
         self.options = options
         self.callback = callback
+        self.extra_terms = extra_terms
         limit = options.max_input_pixels
         self.content_image, self.content_alpha = open_image(content, "content image", limit)
         style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
@@ -326,6 +330,8 @@ class Stylizer:
                           for loss in self._style_losses(shape, _scaled_box(box, factor))]
         if self.tv_weight:
             terms.append(NamedTerm("tv", TotalVariationLoss(self.tv_weight, options.tv_kind, options.tv_beta)))
+        if self.extra_terms is not None:
+            terms += list(self.extra_terms(stage, box))
         return Objective(self.network, terms, options.pooling)
 
     @torch.no_grad()
@@ -510,12 +516,18 @@ class Stylizer:
         content_names = [name for name, _ in options.content_layers]
         style_names = [name for name, _ in options.style_layers]
         # The final scale needs these same activations: they are kept for it (see _features). A tiled run
-        # measures at the tile size instead (the output would not fit through the network whole).
-        whole = not self.tiling.tile
-        shape = self.output_shape if whole else \
-            fit_long_side(self.content_image.width, self.content_image.height, self.tiling.tile)
-        photo = self._features(self.painted_content, shape, content_names, keep=whole)
-        content_energy = sum(w * photo[name].square().mean() for name, w in options.content_layers)
+        # takes the means tile by tile (the output would not fit through the network whole).
+        shape = self.output_shape
+        whole = not self.tiling.covers(shape)
+        sums = {name: 0.0 for name in content_names}
+        counts = {name: 0 for name in content_names}
+        for box in self.tiling.boxes(shape):
+            photo = self._features(self.painted_content, shape, content_names, keep=whole,
+                                   box=None if whole else box)
+            for name in content_names:
+                sums[name] += photo[name].square().sum()
+                counts[name] += photo[name].numel()
+        content_energy = sum(w * sums[name] / counts[name] for name, w in options.content_layers)
         style_long = self._style_long_side(shape)
         per_image = [self._style_targets(image, fit_long_side(image.width, image.height, style_long), style_names,
                                          GramStatistic("d2l"), keep=whole)

@@ -280,6 +280,26 @@ class TotalVariationLoss:
         return self.weight * tv_loss(features[INPUT_LAYER], self.kind, self.beta)
 
 
+class TemporalLoss:
+    """``weight`` times the mean over pixels and channels of mask * (image - target)^2, in 0..1 RGB units
+    (Ruder et al. 2016, eq. 5: the stylised frame held to the previous one warped along the flow, where
+    ``mask`` says the flow is reliable). It reads the network's preprocessed input, so its target is kept
+    in those units and the difference is brought back to RGB units channel by channel.
+    """
+
+    layers = (INPUT_LAYER,)
+
+    def __init__(self, target_rgb: torch.Tensor, mask: torch.Tensor, weight: float, normalization):
+        self.target = normalization.preprocess(target_rgb).detach()
+        units = torch.tensor(normalization.std, dtype=self.target.dtype) / normalization.scale
+        self.units = units.view(1, 3, 1, 1).to(self.target.device)  # one RGB unit per input unit, per channel
+        self.mask, self.weight = mask.to(self.target.device, self.target.dtype), weight
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        difference = (features[INPUT_LAYER] - self.target) * self.units
+        return self.weight * (self.mask * difference.square()).mean()
+
+
 def total_loss(terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The quantity minimized: the sum of the named terms."""
     return sum(terms.values())

@@ -161,3 +161,20 @@ def test_unnormalized_gram_targets_do_not_depend_on_the_style_images_size():
     other = torch.rand(1, 4, 6, 6)
     assert torch.allclose(statistic.distance(texture, statistic.target(other)),
                           style_loss(texture, gram_matrix(other, "gatys"), "gatys"))
+
+
+def test_temporal_loss_by_hand_in_rgb_units_whatever_the_network():
+    from impasto.losses import TemporalLoss
+    from impasto.weights import CAFFE, TORCHVISION
+
+    target = torch.zeros(1, 3, 2, 2)
+    image = torch.zeros(1, 3, 2, 2)
+    image[0, 0] = torch.tensor([[0.1, 0.2], [0.3, 0.4]])  # red only
+    mask = torch.tensor([[[[1.0, 0.0], [1.0, 1.0]]]])  # the top right pixel is unreliable
+    # mean over 3 channels x 4 pixels of mask * difference^2: (0.01 + 0.09 + 0.16) / 12
+    expected = 5.0 * (0.01 + 0.09 + 0.16) / 12
+    for normalization in (CAFFE, TORCHVISION):
+        loss = TemporalLoss(target, mask, 5.0, normalization)
+        value = loss({INPUT_LAYER: normalization.preprocess(image)})
+        assert abs(value.item() - expected) < 1e-6, normalization.name
+    assert TemporalLoss.layers == (INPUT_LAYER,)

@@ -10,7 +10,7 @@ from impasto import Stylizer, stylize
 from impasto.errors import OptionError, ResourceError
 from impasto.images import image_to_tensor
 from impasto.options import resolve_options
-from impasto.resources import BYTES_PER_PIXEL, FIXED_BYTES, estimate_bytes
+from impasto.resources import BYTES_PER_PIXEL, FIXED_BYTES
 from impasto.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, Box, axis_spans, blend_into, blend_weights,
                            plan_tiling, tile_boxes)
 from tests.conftest import gradient_image, stripes_image
