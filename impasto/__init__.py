@@ -13,7 +13,7 @@ _EXPORTS = {
     "stylize": "api", "Stylizer": "engine", "Progress": "engine", "load_network": "engine",
     "Options": "options", "resolve_options": "options", "PRESETS": "presets", "load_weights": "weights",
     "ImpastoError": "errors", "ImageInputError": "errors", "Interrupted": "errors", "OptionError": "errors",
-    "OutputError": "errors", "WeightsError": "errors",
+    "OutputError": "errors", "WeightsError": "errors", "stylize_video": "video",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

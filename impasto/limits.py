@@ -17,6 +17,7 @@ INT_RANGES = {
     "timelapse_every": (0, MAX_ITERATIONS), "lbfgs_restart": (0, MAX_ITERATIONS),
     # Tiles smaller than 128 px would spend most of their pixels on overlap.
     "tile": (128, MAX_SIDE), "tile_overlap": (0, MAX_SIDE // 2),
+    "frame_iterations": (1, MAX_ITERATIONS), "max_frames": (1, 10**9),
 }
 
 # Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).

@@ -104,7 +104,7 @@ class Options:
         if self.model not in MODELS:
             raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
-            _check_float(name, getattr(self, name))
+            check_number(name, getattr(self, name))
         _check_bounded_float("style_balance", self.style_balance)
         if self.lr <= 0:
             raise OptionError(f"lr must be > 0, got {self.lr}")
@@ -141,7 +141,7 @@ class Options:
         if self.style_blend is not None:
             blend = [float(w) for w in self.style_blend]
             for weight in blend:
-                _check_float("style blend weight", weight)
+                check_number("style blend weight", weight)
             if sum(blend) <= 0:
                 raise OptionError("style blend weights must not all be zero")
             self.style_blend = blend
@@ -168,7 +168,8 @@ def check_int(name: str, value: Any) -> None:
         raise OptionError(f"{name} must be an integer from {range_text(name)}, got {shown}")
 
 
-def _check_float(name: str, value: Any) -> None:
+def check_number(name: str, value: Any) -> None:
+    """``value`` is a finite number >= 0 (weights, rates)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -178,7 +179,7 @@ def _check_float(name: str, value: Any) -> None:
 
 
 def _check_bounded_float(name: str, value: Any) -> None:
-    _check_float(name, value)
+    check_number(name, value)
     low, high = FLOAT_RANGES[name]
     if not low <= float(value) <= high:
         raise OptionError(f"{name} must be from {range_text(name)}, got {value}")

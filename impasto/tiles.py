@@ -11,7 +11,7 @@ interrupted run saves. A tile's own right and bottom borders, where the network'
 optimisation, are covered by the next tile's ramp.
 
 Memory then depends on the tile, not on the output: one tile's optimisation plus the canvas (a few bytes
-per output pixel, ``CANVAS_BYTES_PER_PIXEL``).
+per output pixel, ``CANVAS_BYTES_PER_PIXEL``): ``tiled_bytes``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import torch
 
 from .errors import OptionError, ResourceError
 from .limits import INT_RANGES
-from .resources import BYTES_PER_PIXEL, FIXED_BYTES, available_bytes, estimate_bytes
+from .resources import available_bytes, estimate_bytes
 
 if TYPE_CHECKING:  # the engine imports this module
     from .engine import Stylizer
@@ -34,9 +34,12 @@ if TYPE_CHECKING:  # the engine imports this module
 DEFAULT_TILE = 1024
 MIN_TILE = INT_RANGES["tile"][0]
 OVERLAP_FRACTION = 8  # the default overlap: the tile side / 8
-# What lives at the output size beside a tile: the canvas (float RGB, 12 B/px), the warm start it is made
-# from, and the 8-bit output with its conversion (benchmarks/tiles.py measures the total).
-CANVAS_BYTES_PER_PIXEL = 40
+# What a tiled run holds beside one tile's optimisation (resources.estimate_bytes of the tile): the canvas
+# and its half-precision warm start, the output's 8-bit conversion (per output pixel), and one pass of the
+# whole painting plus the tile's targets (fixed). benchmarks/tiles.py measured peaks of 4.09, 4.14 and
+# 4.67 GB at 2048, 4096 and 8192 px with 1024 px tiles: about 15 B per output pixel over 4.05 GB. Rounded up.
+CANVAS_BYTES_PER_PIXEL = 24
+TILED_OVERHEAD_BYTES = 512 * 1024**2
 # A painting's long side in a tiled run: its targets come from one pass over the whole painting, which must
 # fit too. A painting is rarely larger; blown up further it would only be blurrier.
 TILED_STYLE_SIDE = 2048
@@ -120,9 +123,10 @@ class Tiling:
         return tile_boxes(shape, self.tile, self.overlap) if self.covers(shape) else [Box(0, 0, *shape)]
 
 
-def _fits(tile_pixels: int, whole_pixels: int, output_pixels: int, available: int) -> bool:
-    return FIXED_BYTES + BYTES_PER_PIXEL * max(tile_pixels, whole_pixels) + \
-        CANVAS_BYTES_PER_PIXEL * output_pixels <= available
+def tiled_bytes(tile_pixels: int, whole_pixels: int, output_pixels: int) -> int:
+    """Peak memory of a tiled run: the larger of a tile and the largest whole scale, plus the canvas."""
+    return estimate_bytes(max(tile_pixels, whole_pixels)) + TILED_OVERHEAD_BYTES + \
+        CANVAS_BYTES_PER_PIXEL * output_pixels
 
 
 def _gb(size: float) -> str:
@@ -154,9 +158,9 @@ def plan_tiling(shapes: Sequence[tuple[int, int]], device: torch.device, tile: O
         whole = max((h * w for h, w in shapes if max(h, w) <= side), default=0)
         if max(max(shape) for shape in shapes) <= side:
             return Tiling()  # every scale fits in one tile: nothing to tile
-        if _fits(side * side, whole, output_pixels, available):
+        needed = tiled_bytes(side * side, whole, output_pixels)
+        if needed <= available:
             used_overlap = overlap if overlap is not None else max(16, side // OVERLAP_FRACTION)
-            needed = FIXED_BYTES + BYTES_PER_PIXEL * max(side * side, whole) + CANVAS_BYTES_PER_PIXEL * output_pixels
             if tile is not None:
                 why = f"tiles of {side} px were asked for"
             else:
@@ -166,7 +170,7 @@ def plan_tiling(shapes: Sequence[tuple[int, int]], device: torch.device, tile: O
                       f"overlapping by {used_overlap} px (about {_gb(needed)} of memory)")
             return Tiling(side, used_overlap, reason)
     # Not even the smallest tile fits: the canvas (or a whole coarse scale) is too large for this machine.
-    spare = max(0, available - FIXED_BYTES - BYTES_PER_PIXEL * MIN_TILE * MIN_TILE) / CANVAS_BYTES_PER_PIXEL
+    spare = max(0, available - tiled_bytes(MIN_TILE * MIN_TILE, 0, 0)) / CANVAS_BYTES_PER_PIXEL
     aspect = min(output) / max(output)
     largest_side = int(0.98 * math.sqrt(spare / aspect)) // 16 * 16
     asked = f"tiles of {tile} px" if tile is not None else "tiles"

@@ -2,8 +2,10 @@
 
 The first frame is painted as a still, with the whole coarse-to-fine recipe. Every later frame starts from
 the previous painted frame warped along the optical flow (``impasto.flow``) and is optimised at the output
-size only, for a few iterations, with one more named loss term, ``temporal``: the squared distance to that
-warped frame where the flow is reliable (forward-backward consistent, off motion boundaries). The strokes
+size only, for a few iterations (the style matched at that size only: the large strokes come with the
+warped frame), with one more named loss term, ``temporal``: the squared distance to that warped frame where
+the flow is reliable (forward-backward consistent, off motion boundaries, and the previous input frame
+warped along it looking like this one); elsewhere the frame starts from its photo in the painted colours. The strokes
 then move with the picture instead of being drawn anew each frame. The painting's style weight (with the
 first frame's style balance) is fixed for the whole clip, so the strength of the style does not flicker.
 
@@ -35,7 +37,7 @@ from .flow import FLOW_METHODS, optical_flow, reliable, warp
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, tensor_to_image
 from .losses import TemporalLoss
 from .objective import NamedTerm
-from .options import Options, resolve_options
+from .options import Options, check_int, check_number, resolve_options
 from .palette import color_statistics, match_colors
 from .presets import DEFAULT_PRESET
 from .video_io import Clip, open_clip, output_kind, write_clip
@@ -43,9 +45,11 @@ from .video_io import Clip, open_clip, output_kind, write_clip
 # Measured on benchmarks/video.py's clips at 512 px (benchmarks/RESULTS.md): a weight at which the temporal
 # term holds the reliable pixels without freezing the strokes where the picture changes.
 DEFAULT_TEMPORAL_WEIGHT = 1000.0
-# Iterations of a frame after the first, at the output size: it starts from the previous frame, so a few
-# are enough (a still spends 60/30/14/7 over four scales).
-DEFAULT_FRAME_ITERATIONS = 10
+# Iterations of a frame after the first, at the output size, matching the style at that size only (the large
+# strokes come with the warped frame, so no half-size octave): a few are enough, a third of a still's time
+# (measured at 512 px: 4.7 s against 15.8 s for the first frame; 10 iterations with the octave took 8.8 s
+# and flickered more, 2.80 against 2.33).
+DEFAULT_FRAME_ITERATIONS = 6
 SETTINGS_FILE = "impasto-video.json"
 
 
@@ -112,12 +116,10 @@ def stylize_video(
     """
     if flow not in FLOW_METHODS:
         raise OptionError(f"flow must be one of {', '.join(FLOW_METHODS)}, got {flow!r}")
-    _check_number("temporal_weight", temporal_weight)
-    if isinstance(frame_iterations, bool) or not isinstance(frame_iterations, int) or frame_iterations < 1:
-        raise OptionError(f"frame_iterations must be a whole number >= 1, got {frame_iterations!r}")
-    if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, int)
-                                   or max_frames < 1):
-        raise OptionError(f"max_frames must be a whole number >= 1, got {max_frames!r}")
+    check_number("temporal_weight", temporal_weight)
+    check_int("frame_iterations", frame_iterations)
+    if max_frames is not None:
+        check_int("max_frames", max_frames)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     still = resolve_options(preset, **options)
     output = Path(output)
@@ -139,7 +141,7 @@ def stylize_video(
                 "preset": preset, "options": still.to_dict(), "temporal_weight": temporal_weight,
                 "frame_iterations": frame_iterations, "flow": flow, "independent": independent,
                 "shape": list(shape)}
-    done, style_weight = _prepare_folder(folder, settings, resume, kind)
+    done, style_weight = _prepare_folder(folder, settings, resume)
 
     network = network if network is not None else load_network(still.weights, still.model)
     style_cache: OrderedDict = OrderedDict()
@@ -210,6 +212,7 @@ def _warm_stylizer(content: Image.Image, styles: list[Image.Image], still: Optio
     options = replace(still, stage_shapes=[(content.height, content.width)], iterations=[iterations],
                       lr_decay_every=[still.lr_decay_every[-1]], optimizer=still.stage_optimizers()[-1],
                       init="content", init_palette="content", style_balance=0.0, style_weight=style_weight,
+                      style_octaves=1,
                       seed=seed, tile=None).validate()
 
     def temporal(stage, box) -> list[NamedTerm]:
@@ -220,15 +223,6 @@ def _warm_stylizer(content: Image.Image, styles: list[Image.Image], still: Optio
 
     return Stylizer(content, styles, options, network=network, init_image=tensor_to_image(start),
                     style_cache=style_cache, extra_terms=temporal)
-
-
-def _check_number(name: str, value) -> None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"{name} must be a number, got {value!r}") from None
-    if not number >= 0 or number == float("inf"):
-        raise OptionError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def _describe(image: ImageLike) -> str:
@@ -262,29 +256,31 @@ def _write_settings(folder: Path, settings: dict) -> None:
     atomic_write(folder / SETTINGS_FILE, lambda file: file.write(text.encode()))
 
 
-def _prepare_folder(folder: Path, settings: dict, resume: bool, kind: str) -> tuple[int, Optional[float]]:
-    """Make the work folder, or check the one an earlier run left: (frames done, its style weight)."""
+def _prepare_folder(folder: Path, settings: dict, resume: bool) -> tuple[int, Optional[float]]:
+    """Make the work folder, or check the one an earlier run left: (frames done, its style weight). With
+    ``resume`` and nothing to resume, the clip starts from its first frame."""
     kind_now = path_kind(folder, "work folder", OutputError)
     if kind_now == "file":
         raise OutputError(f"work folder {display_path(folder)} is a file; move it away")
     done = _count_frames(folder) if kind_now == "dir" else 0
     saved_file = folder / SETTINGS_FILE
-    if kind_now == "dir" and (done or saved_file.exists()):
+    if done and not saved_file.exists():
+        raise OutputError(f"{display_path(folder)} already holds {done} frame(s) that no unfinished run left "
+                          f"(a finished clip?): choose another output, or empty it")
+    if done:
         if not resume:
             raise OutputError(f"{done} painted frame(s) from an earlier run are in {display_path(folder)}: "
                               f"add --resume to continue them, or delete that folder to start again")
         try:
             saved = json.loads(saved_file.read_text())
         except (OSError, ValueError):
-            raise OutputError(f"cannot resume: {display_path(saved_file)} is missing or damaged") from None
+            raise OutputError(f"cannot resume: {display_path(saved_file)} is damaged") from None
         differs = sorted(key for key in settings if saved.get(key) != json.loads(json.dumps(settings[key],
                                                                                          default=str)))
         if differs:
             raise OptionError(f"cannot resume: the frames in {display_path(folder)} were made with other "
                               f"settings ({', '.join(differs)} differ)")
         return done, saved.get("style_weight_used")
-    if resume and kind_now != "dir":
-        raise OptionError(f"nothing to resume: {display_path(folder)} does not exist")
     folder.mkdir(exist_ok=True)
     _write_settings(folder, settings)
     return 0, None
@@ -294,7 +290,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """``impasto video INPUT STYLE [STYLE ...] -o OUTPUT [options]``."""
     from dataclasses import fields
 
-    from .cli import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, _number, add_run_options
+    from .cli import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, _number, _ranged, add_run_options
+    from .limits import range_text
 
     parser = OneLineParser(
         prog="impasto video",
@@ -309,12 +306,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     video.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
                        help=f"how strongly each frame is held to the previous one where the flow is reliable "
                             f"(default {DEFAULT_TEMPORAL_WEIGHT:g}; 0: warm start only)")
-    video.add_argument("--frame-iterations", type=int, default=DEFAULT_FRAME_ITERATIONS,
-                       help=f"iterations of each frame after the first (default {DEFAULT_FRAME_ITERATIONS})")
+    video.add_argument("--frame-iterations", type=_ranged("frame_iterations"), default=DEFAULT_FRAME_ITERATIONS,
+                       help=f"iterations of each frame after the first (default {DEFAULT_FRAME_ITERATIONS}; "
+                            f"{range_text('frame_iterations')})")
     video.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow: dis (default) or farneback")
     video.add_argument("--independent", action="store_true",
                        help="paint every frame as a still of its own (flickers; for comparison)")
-    video.add_argument("--max-frames", type=int, help="paint only the first N frames")
+    video.add_argument("--max-frames", type=_ranged("max_frames"), metavar="N", help="paint only the first N frames")
     video.add_argument("--resume", action="store_true", help="continue an interrupted run from its work folder")
     video.add_argument("--keep-frames", action="store_true",
                        help="keep the painted frames (OUTPUT.frames) after the video is written")
@@ -323,10 +321,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.style_masks:
         parser.error("style masks are drawn for one picture: they cannot be given for a clip")
-    if args.frame_iterations < 1:
-        parser.error(f"--frame-iterations must be at least 1, got {args.frame_iterations}")
-    if args.max_frames is not None and args.max_frames < 1:
-        parser.error(f"--max-frames must be at least 1, got {args.max_frames}")
     options = {item.name: getattr(args, item.name) for item in fields(Options)
                if item.name != "preset" and getattr(args, item.name, None) is not None}
 

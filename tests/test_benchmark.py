@@ -60,3 +60,34 @@ def test_batch_throughput_smoke(tmp_path):
     assert [row["workers"] for row in rows] == [1, rows[1]["workers"]] and rows[1]["workers"] >= 1
     for row in rows:
         assert row["jobs"] == 2 and row["wall_s"] > 0 and row["images_per_hour"] > 0
+
+
+def test_tiles_benchmark_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tiles.py"), "--smoke", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = json.loads((tmp_path / "tiles.json").read_text())
+    assert list(runs) == ["whole-2048", "tiled-2048", "no-overlap-2048"]
+    assert runs["whole-2048"]["tiling"] is None and runs["tiled-2048"]["tiling"]["tile"] == 128
+    for run in runs.values():
+        assert run["seconds"] > 0 and run["peak_gb"] > 0.1
+    # The untiled output is measured on both tiled layouts' borders, each tiled output on its own.
+    assert set(runs["whole-2048"]["seams"]) == {"tiled-2048", "no-overlap-2048"}
+    assert "| output | on no-overlap-2048's borders | on tiled-2048's borders |" in (tmp_path / "tiles.md").read_text()
+    with Image.open(tmp_path / "border.png") as sheet:
+        assert sheet.width > 3 * 128
+
+
+def test_video_benchmark_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "video.py"), "--smoke", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    clips = json.loads((tmp_path / "video.json").read_text())
+    assert list(clips) == ["pan", "earth"]  # Gradio (the web extra, installed for the tests) ships the earth clip
+    for entry in clips.values():
+        assert entry["frames"] == 3 and entry["input_flicker"] >= 0
+        for variant in ("temporal", "warm start only", "independent"):
+            assert entry[variant]["flicker"] > 0 and entry[variant]["first_frame_s"] > 0
+    assert set(clips["pan"]["flow"]["methods"]) == {"dis", "farneback"}
+    with Image.open(tmp_path / "strip.png") as sheet:
+        assert sheet.width > sheet.height

@@ -11,8 +11,8 @@ from impasto.errors import OptionError, ResourceError
 from impasto.images import image_to_tensor
 from impasto.options import resolve_options
 from impasto.resources import BYTES_PER_PIXEL, FIXED_BYTES
-from impasto.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, Box, axis_spans, blend_into, blend_weights,
-                           plan_tiling, tile_boxes)
+from impasto.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, TILED_OVERHEAD_BYTES, Box, axis_spans, blend_into,
+                           blend_weights, plan_tiling, tile_boxes, tiled_bytes)
 from tests.conftest import gradient_image, stripes_image
 
 CPU = torch.device("cpu")
@@ -96,21 +96,22 @@ def test_a_run_that_does_not_fit_is_tiled_and_says_why(monkeypatch):
 
 
 def test_with_less_memory_the_tile_shrinks(monkeypatch):
-    # 1024 px tiles need 0.7 + 3.1 GB and an 8192 px canvas 1.7 GB: at 4.5 GB only 768 px tiles fit.
+    # 1024 px tiles need 0.7 + 2.9 + 0.5 GB and an 8192 px canvas 1.0 GB: at 4.5 GB only 768 px tiles fit.
     _available(monkeypatch, int(4.5 * GB))
     tiling = plan_tiling([(85, 128), (5461, 8192)], CPU)
     assert tiling.tile == 768
-    needed = FIXED_BYTES + BYTES_PER_PIXEL * 768**2 + CANVAS_BYTES_PER_PIXEL * 5461 * 8192
+    needed = FIXED_BYTES + BYTES_PER_PIXEL * 768**2 + TILED_OVERHEAD_BYTES + CANVAS_BYTES_PER_PIXEL * 5461 * 8192
+    assert needed == tiled_bytes(768**2, 85 * 128, 5461 * 8192)
     assert needed <= 4.5 * GB < needed + BYTES_PER_PIXEL * (1024**2 - 768**2)
 
 
 def test_an_output_whose_canvas_cannot_fit_is_refused_with_a_size_that_would(monkeypatch):
     _available(monkeypatch, 20 * GB)
     with pytest.raises(ResourceError) as refused:
-        plan_tiling([(128, 192), (40000, 60000)], CPU)
+        plan_tiling([(128, 192), (50000, 75000)], CPU)
     side = int(re.search(r"about (\d+) px", str(refused.value)).group(1))
-    # 20 GB less the smallest tile's 0.75 GB, at 40 bytes per canvas pixel: about 27,000 px at 3:2.
-    assert 26000 < side < 28000
+    # 20 GB less the smallest tile's 1.3 GB, at 24 bytes per canvas pixel: about 35,000 px at 3:2.
+    assert 34000 < side < 36000
     fitting = (round(side * 2 / 3), side)
     assert plan_tiling([(128, 192), fitting], CPU).tile >= 128  # fits, in some tile
     too_large = (round(side * 1.05 * 2 / 3), round(side * 1.05))
@@ -221,3 +222,11 @@ def test_the_cli_says_it_tiles_and_shows_tiles_in_the_progress(tmp_path, content
            "128x128 px overlapping by 8 px" in err
     assert Image.open(tmp_path / "out.png").size == (200, 133)
 
+
+
+def test_the_tiled_estimate_covers_the_measured_peaks():
+    # benchmarks/tiles.py, 1024 px tiles (the largest whole scale, 813 px at 2048, fits in a tile):
+    # peak GB measured at 2048, 4096 and 8192 px.
+    for shape, measured_gb in (((1365, 2048), 4.09), ((2730, 4096), 4.14), ((5460, 8192), 4.67)):
+        estimate = tiled_bytes(1024**2, 0, shape[0] * shape[1]) / GB
+        assert measured_gb <= estimate < 1.15 * measured_gb

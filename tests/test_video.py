@@ -12,7 +12,6 @@ from impasto.flow import temporal_difference
 from impasto.samples import sample_clip
 from impasto.video import stylize_video, work_folder
 from impasto.video_io import open_clip, write_clip
-from tests.conftest import stripes_image
 
 # Tiny and quick: 96 px frames, one short scale for the first frame, a few iterations after it.
 FAST = dict(size=96, scales=1, iterations=12, frame_iterations=4, seed=0)
@@ -51,20 +50,13 @@ def clip_frames():
     return frames
 
 
-@pytest.fixture
-def style(tmp_path):
-    path = tmp_path / "style.png"
-    stripes_image(80, 80).save(path)
-    return path
-
-
-def test_the_temporal_term_lowers_flicker(tmp_path, clip_frames, style):
+def test_the_temporal_term_lowers_flicker(tmp_path, clip_frames, style_path):
     source = write_clip(tmp_path / "input", clip_frames, Fraction(10))
     painted = {}
     for name, extra in (("temporal", {}), ("warm start only", {"temporal_weight": 0}),
                         ("independent", {"independent": True})):
         output = tmp_path / f"{name.replace(' ', '_')}"
-        stylize_video(source, style, output, **{**FAST, **extra})
+        stylize_video(source, style_path, output, **{**FAST, **extra})
         painted[name] = list(open_clip(output).read())
     flicker = {name: temporal_difference(frames, clip_frames) for name, frames in painted.items()}
     own = temporal_difference(clip_frames, clip_frames)
@@ -76,11 +68,11 @@ def test_the_temporal_term_lowers_flicker(tmp_path, clip_frames, style):
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm", ".mov"])
-def test_round_trip_keeps_frames_rate_and_sound(tmp_path, clip_frames, style, suffix):
+def test_round_trip_keeps_frames_rate_and_sound(tmp_path, clip_frames, style_path, suffix):
     source = make_video(tmp_path / "in.mp4", clip_frames[:4], fps=12)
     before = open_clip(source)
     assert (before.frames, before.fps, before.has_audio) == (4, 12, True)
-    result = stylize_video(source, style, tmp_path / f"out{suffix}", **FAST)
+    result = stylize_video(source, style_path, tmp_path / f"out{suffix}", **FAST)
     after = open_clip(result.output)
     assert (after.frames, after.fps, after.has_audio, after.size) == (4, 12, True, (96, 64))
     assert not work_folder(result.output).exists()  # the frames are removed once the video is written
@@ -90,15 +82,17 @@ def test_round_trip_keeps_frames_rate_and_sound(tmp_path, clip_frames, style, su
     assert abs(seconds - 4 / 12) < 0.1  # the sound is cut where the frames end
 
 
-def test_gif_and_folder_outputs(tmp_path, clip_frames, style):
+def test_gif_and_folder_outputs(tmp_path, clip_frames, style_path):
     source = make_video(tmp_path / "in.mp4", clip_frames[:3], fps=10, audio=False)
-    gif = stylize_video(source, style, tmp_path / "out.gif", **FAST).output
+    gif = stylize_video(source, style_path, tmp_path / "out.gif", **FAST).output
     assert Image.open(gif).n_frames == 3 and Image.open(gif).info["duration"] == 100
-    folder = stylize_video(source, style, tmp_path / "frames", **FAST).output
+    folder = stylize_video(source, style_path, tmp_path / "frames", **FAST).output
     assert sorted(path.name for path in folder.iterdir()) == [f"frame_00000{n}.png" for n in (1, 2, 3)]
+    with pytest.raises(OutputError, match="already holds 3 frame"):  # a finished clip is not painted over
+        stylize_video(source, style_path, folder, **FAST)
 
 
-def test_an_interrupt_leaves_a_playable_clip_and_resume_finishes_it(tmp_path, clip_frames, style):
+def test_an_interrupt_leaves_a_playable_clip_and_resume_finishes_it(tmp_path, clip_frames, style_path):
     source = write_clip(tmp_path / "input", clip_frames, Fraction(10))
     output = tmp_path / "out.mp4"
 
@@ -107,17 +101,17 @@ def test_an_interrupt_leaves_a_playable_clip_and_resume_finishes_it(tmp_path, cl
             raise KeyboardInterrupt
 
     with pytest.raises(Interrupted) as caught:
-        stylize_video(source, style, output, callback=stop_after_two, **FAST)
+        stylize_video(source, style_path, output, callback=stop_after_two, **FAST)
     assert caught.value.saved == [output] and open_clip(output).frames == 2
     assert sorted(path.name for path in work_folder(output).glob("frame_*.png")) == \
         ["frame_000001.png", "frame_000002.png"]
     kept = np.asarray(Image.open(work_folder(output) / "frame_000002.png"))
     with pytest.raises(OutputError, match="add --resume"):
-        stylize_video(source, style, output, **FAST)
+        stylize_video(source, style_path, output, **FAST)
     with pytest.raises(OptionError, match="other settings .*temporal_weight"):
-        stylize_video(source, style, output, resume=True, temporal_weight=5.0, **FAST)
+        stylize_video(source, style_path, output, resume=True, temporal_weight=5.0, **FAST)
     seen = []
-    result = stylize_video(source, style, output, resume=True, keep_frames=True,
+    result = stylize_video(source, style_path, output, resume=True, keep_frames=True,
                            callback=lambda p: seen.append(p.frame), **FAST)
     assert seen == [3, 4, 5] and result.painted == 3 and open_clip(output).frames == 5
     # The frames painted before the interrupt are the resumed clip's, untouched.
@@ -125,7 +119,7 @@ def test_an_interrupt_leaves_a_playable_clip_and_resume_finishes_it(tmp_path, cl
     assert (work_folder(output) / "frame_000005.png").exists()
 
 
-def test_bad_inputs_are_one_line_errors(tmp_path, style, capsys):
+def test_bad_inputs_are_one_line_errors(tmp_path, style_path, capsys):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
     empty = tmp_path / "empty.mp4"
@@ -136,13 +130,13 @@ def test_bad_inputs_are_one_line_errors(tmp_path, style, capsys):
     assert empty.stat().st_size > 0
     good = make_video(tmp_path / "good.mp4", sample_clip(frames=2, size=(64, 48))[0], audio=False)
     cases = [
-        ([str(text), str(style), "-o", str(tmp_path / "a.mp4")], "cannot be read as a video"),
-        ([str(empty), str(style), "-o", str(tmp_path / "b.mp4")], "has no"),
-        ([str(tmp_path / "missing.mp4"), str(style), "-o", str(tmp_path / "c.mp4")], "does not exist"),
-        ([str(good), str(style), "-o", str(tmp_path / "no" / "such" / "d.mp4")], "does not exist"),
-        ([str(good), str(style), "-o", str(tmp_path / "e.avi")], "cannot tell the video format"),
-        ([str(good), str(style), "-o", str(good)], "one of the input files"),
-        ([str(good), str(style), "-o", str(text / "f.mp4")], "is a file, not a folder"),  # cannot be written
+        ([str(text), str(style_path), "-o", str(tmp_path / "a.mp4")], "cannot be read as a video"),
+        ([str(empty), str(style_path), "-o", str(tmp_path / "b.mp4")], "has no"),
+        ([str(tmp_path / "missing.mp4"), str(style_path), "-o", str(tmp_path / "c.mp4")], "does not exist"),
+        ([str(good), str(style_path), "-o", str(tmp_path / "no" / "such" / "d.mp4")], "does not exist"),
+        ([str(good), str(style_path), "-o", str(tmp_path / "e.avi")], "cannot tell the video format"),
+        ([str(good), str(style_path), "-o", str(good)], "one of the input files"),
+        ([str(good), str(style_path), "-o", str(text / "f.mp4")], "is a file, not a folder"),  # cannot be written
     ]
     for argv, message in cases:
         assert main(["video", *argv, "--size", "64", "--scales", "1", "--iterations", "2"]) == 1
@@ -151,18 +145,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path, style, capsys):
     assert open_clip(good).frames == 2  # the input asked to be overwritten is intact
 
 
-def test_the_command_paints_a_clip(tmp_path, clip_frames, style, capsys):
+def test_the_command_paints_a_clip(tmp_path, clip_frames, style_path, capsys):
     source = make_video(tmp_path / "in.mp4", clip_frames[:3], fps=8)
-    assert main(["video", str(source), str(style), "-o", str(tmp_path / "out.mp4"), "--size", "96", "--scales", "1",
+    assert main(["video", str(source), str(style_path), "-o", str(tmp_path / "out.mp4"), "--size", "96", "--scales", "1",
                  "--iterations", "6", "--frame-iterations", "2", "--temporal-weight", "50", "--seed", "1"]) == 0
     assert "impasto video: wrote" in capsys.readouterr().err
     assert open_clip(tmp_path / "out.mp4").frames == 3
 
 
-def test_options_are_checked_before_any_work(tmp_path, style):
+def test_options_are_checked_before_any_work(tmp_path, style_path):
     with pytest.raises(OptionError, match="flow must be one of"):
-        stylize_video(tmp_path / "x.mp4", style, tmp_path / "o.mp4", flow="lucas")
+        stylize_video(tmp_path / "x.mp4", style_path, tmp_path / "o.mp4", flow="lucas")
     with pytest.raises(OptionError, match="temporal_weight must be"):
-        stylize_video(tmp_path / "x.mp4", style, tmp_path / "o.mp4", temporal_weight=-1)
+        stylize_video(tmp_path / "x.mp4", style_path, tmp_path / "o.mp4", temporal_weight=-1)
     with pytest.raises(ImageInputError, match="does not exist"):
-        stylize_video(tmp_path / "x.mp4", style, tmp_path / "o.mp4")
+        stylize_video(tmp_path / "x.mp4", style_path, tmp_path / "o.mp4")
