@@ -3,7 +3,9 @@
 ``Stylizer`` holds everything that lives for a whole run (images, network, schedule, history, best image)
 and builds each scale's objective; the optimizers themselves are functions in ``impasto.optimizers``. It
 exposes the loop to callers who want it: a callback per iteration, the best image so far at any time (also
-after an interrupt), and a ``stop()`` request.
+after an interrupt), and a ``stop()`` request. A scale too large for memory is painted in tiles by
+``impasto.tiles`` through ``optimize`` and ``stage_objective(stage, box)``; callers add loss terms of their
+own with ``extra_terms`` (``impasto.video``'s temporal term).
 """
 from __future__ import annotations
 
