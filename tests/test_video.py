@@ -160,3 +160,26 @@ def test_options_are_checked_before_any_work(tmp_path, style_path):
         stylize_video(tmp_path / "x.mp4", style_path, tmp_path / "o.mp4", temporal_weight=-1)
     with pytest.raises(ImageInputError, match="does not exist"):
         stylize_video(tmp_path / "x.mp4", style_path, tmp_path / "o.mp4")
+
+
+def test_ctrl_c_in_the_command_leaves_a_playable_clip(tmp_path, style_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = write_clip(tmp_path / "in.mp4", sample_clip(frames=40, size=(96, 64))[0], Fraction(10))
+    output = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "impasto", "video", str(source), str(style_path), "-o", str(output), "--size", "96",
+         "--scales", "1", "--iterations", "10", "--frame-iterations", "4", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (work_folder(output) / "frame_000002.png").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted; the frames done so far are in" in lines[0], stderr
+    done = open_clip(output).frames
+    assert 2 <= done < 40 and len(list(work_folder(output).glob("frame_*.png"))) == done
