@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .errors import OptionError
+from .images import image_to_tensor
 
 FLOW_METHODS = ("dis", "farneback")
 # reliable(): the largest mean RGB difference (0..1) between a frame and the previous one warped onto it
@@ -58,7 +59,7 @@ def warp(image: torch.Tensor, flow: np.ndarray) -> torch.Tensor:
     height, width = flow.shape[:2]
     ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
                             indexing="ij")
-    motion = torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32))
+    motion = _flow_tensor(flow)
     x = xs + motion[..., 0]
     y = ys + motion[..., 1]
     # grid_sample's coordinates: -1 and 1 are the centres of the corner pixels (align_corners=True).
@@ -79,8 +80,8 @@ def reliable(backward: np.ndarray, forward: np.ndarray, now: Optional[Image.Imag
     PHOTOMETRIC_TOLERANCE). A smooth flow such as DIS's carries a moving object's motion into the ground
     it uncovers, consistently both ways; only the pictures show that the ground is not the object.
     """
-    back = torch.from_numpy(np.ascontiguousarray(backward, dtype=np.float32)).permute(2, 0, 1)[None]
-    fore = torch.from_numpy(np.ascontiguousarray(forward, dtype=np.float32)).permute(2, 0, 1)[None]
+    back = _flow_tensor(backward).permute(2, 0, 1)[None]
+    fore = _flow_tensor(forward).permute(2, 0, 1)[None]
     fore_there = warp(fore, backward)  # the forward flow at the place the backward flow points to
     round_trip = (back + fore_there).square().sum(1, keepdim=True)
     consistent = round_trip <= 0.01 * (back.square().sum(1, keepdim=True)
@@ -91,14 +92,15 @@ def reliable(backward: np.ndarray, forward: np.ndarray, now: Optional[Image.Imag
     smooth = sharpness <= 0.01 * back.square().sum(1, keepdim=True) + 0.002
     trusted = consistent & smooth
     if now is not None and before is not None:
-        current = _rgb(now)
-        difference = (warp(_rgb(before), backward) - current).abs().mean(1, keepdim=True)
+        current = image_to_tensor(now.convert("RGB"))
+        difference = (warp(image_to_tensor(before.convert("RGB")), backward) - current).abs().mean(1, keepdim=True)
         trusted &= difference <= PHOTOMETRIC_TOLERANCE
     return trusted.float()
 
 
-def _rgb(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+def _flow_tensor(flow: np.ndarray) -> torch.Tensor:
+    """An OpenCV flow (H, W, 2) as a float32 tensor of the same shape."""
+    return torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32))
 
 
 def temporal_difference(frames: list[Image.Image], inputs: list[Image.Image], method: str = "dis") -> float:
@@ -114,10 +116,10 @@ def temporal_difference(frames: list[Image.Image], inputs: list[Image.Image], me
         now, before = inputs[index].resize(size), inputs[index - 1].resize(size)
         backward, forward = optical_flow(now, before, method), optical_flow(before, now, method)
         mask = reliable(backward, forward, now, before)
-        previous = torch.from_numpy(np.asarray(frames[index - 1].convert("RGB"), dtype=np.float32))
-        current = torch.from_numpy(np.asarray(frames[index].convert("RGB"), dtype=np.float32))
-        warped = warp(previous.permute(2, 0, 1)[None], backward)
-        difference = (current.permute(2, 0, 1)[None] - warped).abs().mean(1, keepdim=True)
+        # In 0..255 units, the scale of the flicker figures.
+        previous = 255.0 * image_to_tensor(frames[index - 1].convert("RGB"))
+        current = 255.0 * image_to_tensor(frames[index].convert("RGB"))
+        difference = (current - warp(previous, backward)).abs().mean(1, keepdim=True)
         total += float((difference * mask).sum())
         weight += float(mask.sum())
     return total / max(weight, 1.0)

@@ -7,6 +7,7 @@ The frame rate is kept, and the input's audio track is carried over into contain
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
             sound = _audio_stream(av, audio_from, output, audio_codec) \
                 if audio_from is not None and audio_from.has_audio and audio_codec is not None else None
             written = 0
-            for frame in _chain(first, frames):
+            for frame in itertools.chain([first], frames):
                 for packet in video.encode(av.VideoFrame.from_image(frame)):
                     output.mux(packet)
                 written += 1
@@ -172,11 +173,6 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
                 _copy_audio(av, audio_from.path, output, sound, written / fps)
 
     return atomic_write(path, encode)
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _audio_stream(av, clip: Clip, output, codec: str):
