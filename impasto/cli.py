@@ -216,6 +216,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="keep pixels in 0..1 after each Adam step (default; the d2l presets do not)")
     optim.add_argument("--stage-handoff", choices=["bicubic", "d2l"],
                        help="how a scale starts the next: bicubic (default) or d2l (8-bit, PIL bilinear)")
+    optim.add_argument("--resample", choices=["lanczos", "bicubic", "bilinear", "nearest"],
+                       help="filter that resizes the photo and paintings to each scale (default lanczos; the d2l "
+                            "presets: bilinear, as torchvision's Resize; keras-blog: nearest, as its Pillow)")
     optim.add_argument("--loss-units", choices=["network", "torchvision"],
                        help="torchvision: the loss weights were tuned on torchvision's VGG (D2L) and are rescaled "
                             "layer by layer for the network in use (the d2l presets' default)")

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .calibration import torchvision_calibration
 from .errors import ImpastoWarning, NumericalError, OptionError
 from .features import VGGFeatures
 from .images import ImageLike, fit_long_side, image_to_tensor, load_image, open_image, tensor_to_image
@@ -34,7 +35,7 @@ from .options import INIT_KINDS, Options, resolve_options
 from .palette import blend_color_statistics, color_statistics, luminance_image, match_colors, with_chroma
 from .schedule import Stage, learning_rate, plan_stages
 from .tiles import TILED_STYLE_SIDE, Box, Tiling, paint_in_tiles, plan_tiling
-from .weights import TORCHVISION, VGGWeights, load_weights
+from .weights import VGGWeights, load_weights
 
 __all__ = ["Stylizer", "Progress", "NumericalError", "pick_device", "load_network"]
 
@@ -394,9 +395,9 @@ class Stylizer:
         init = self.options.init
         height, width = stage.shape
         if self.init_image is not None:
-            rgb = image_to_tensor(self.init_image, stage.shape)
+            rgb = image_to_tensor(self.init_image, stage.shape, resample=self.options.resample)
         elif init == "content":
-            rgb = image_to_tensor(self.painted_content, stage.shape)
+            rgb = image_to_tensor(self.painted_content, stage.shape, resample=self.options.resample)
         elif init == "uniform":
             rgb = torch.rand((1, 3, height, width), generator=self.generator)
         elif init == "normal":
@@ -425,32 +426,15 @@ class Stylizer:
 
     # -- inputs -------------------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def _calibrate(self) -> Optional[dict]:
-        """Factors that carry loss weights tuned on torchvision's VGG (mean/std input) to this network.
-
-        The same image goes through this network twice: in its own input units, and in torchvision's
-        (mean/std-normalized, channels in this network's order). Per layer, r = RMS(own) / RMS(torchvision
-        units); a content loss (squared activations) is divided by r^2, a Gram style loss (activations to the
-        fourth) by r^4, the TV term (on the input) by the input's ratio. None when nothing needs carrying.
-        """
+        """With ``loss_units="torchvision"``, the factors that carry D2L-tuned weights to this network
+        (``impasto.calibration``); None otherwise."""
         options = self.options
-        if options.loss_units != "torchvision" or self.network.normalization.name == "torchvision":
+        if options.loss_units != "torchvision":
             return None
-        rgb = image_to_tensor(self.content_image, self.stages[0].shape).to(self.device)
-        own = self.network.normalization.preprocess(rgb)
-        foreign = TORCHVISION.preprocess(rgb)
-        foreign = foreign.flip(1) if self.network.normalization.bgr else foreign
-        # Feed the torchvision-unit input to this network as if it were in its own units.
-        as_own = self.network.normalization.postprocess(foreign)
-        names = list(dict.fromkeys(self.layers))
-        mine, theirs = self.network(rgb, names, options.pooling), self.network(as_own, names, options.pooling)
-        ratio = {name: (mine[name].square().mean() / theirs[name].square().mean().clamp_min(1e-30)).sqrt().item()
-                 for name in names}
-        input_ratio = (own.square().mean() / foreign.square().mean()).sqrt().item()
-        return {"content": {name: ratio[name] ** -2 for name, _ in options.content_layers},
-                "style": {name: ratio[name] ** -4 for name, _ in options.style_layers},
-                "tv": 1.0 / input_ratio, "ratios": ratio, "input_ratio": input_ratio}
+        rgb = image_to_tensor(self.content_image, self.stages[0].shape, resample=options.resample).to(self.device)
+        return torchvision_calibration(self.network, rgb, [name for name, _ in options.content_layers],
+                                       [name for name, _ in options.style_layers], options.pooling)
 
     @torch.no_grad()
     def _features(self, image: Image.Image, shape: tuple[int, int], names: list[str],
@@ -459,12 +443,13 @@ class Stylizer:
         ``keep``, held until the next request for the same image, shape and layers takes them (a target
         computed early is not computed twice)."""
         if box is not None and (box.height, box.width) != tuple(shape):
-            return self.network(image_to_tensor(image, shape, _box_tuple(box)).to(self.device), names,
-                                self.options.pooling)
+            rgb = image_to_tensor(image, shape, _box_tuple(box), self.options.resample)
+            return self.network(rgb.to(self.device), names, self.options.pooling)
         key = (id(image), tuple(shape), tuple(names))
         if key in self._kept_features:
             return self._kept_features.pop(key)
-        features = self.network(image_to_tensor(image, shape).to(self.device), names, self.options.pooling)
+        features = self.network(image_to_tensor(image, shape, resample=self.options.resample).to(self.device), names,
+                                self.options.pooling)
         if keep:
             self._kept_features[key] = features
         return features

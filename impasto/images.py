@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from .errors import ImageInputError, ImpastoWarning, OutputError
+from .errors import ImageInputError, ImpastoWarning, OptionError, OutputError
 from .files import atomic_write, display_path, path_kind
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
@@ -45,6 +45,10 @@ def _to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | No
 
 # Pillow's own guard against decompression bombs (about 89 megapixels); configurable per call.
 DEFAULT_MAX_INPUT_PIXELS = Image.MAX_IMAGE_PIXELS
+# Filters a run may resize its inputs with. Lanczos is impasto's; torchvision.transforms.Resize (D2L) is
+# Pillow's bilinear; Pillow < 7's Image.resize default (the 2019 Keras blog) is nearest.
+RESAMPLING = {"lanczos": Image.Resampling.LANCZOS, "bicubic": Image.Resampling.BICUBIC,
+              "bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST}
 
 
 def open_image(source: ImageLike, role: str = "image",
@@ -132,20 +136,23 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 
 def image_to_tensor(image: Image.Image, shape: tuple[int, int] | None = None,
-                    crop: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+                    crop: tuple[int, int, int, int] | None = None, resample: str = "lanczos") -> torch.Tensor:
     """RGB PIL image -> float tensor (1, 3, H, W) in 0..1, resized to ``shape`` = (H, W) if given.
 
     ``crop`` = (top, left, height, width) in the resized image's pixels returns only that region, resampled
     from the source directly (the same pixels as resizing the whole image and cropping it, without ever
-    holding the whole resized image: a tile of a large output).
+    holding the whole resized image: a tile of a large output). ``resample`` names Pillow's filter
+    (``RESAMPLING``): a recipe that resized with another library's default keeps that default's pixels.
     """
+    if resample not in RESAMPLING:
+        raise OptionError(f"resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
     if crop is not None:
         top, left, height, width = crop
         scale_y, scale_x = image.height / shape[0], image.width / shape[1]
         box = (left * scale_x, top * scale_y, (left + width) * scale_x, (top + height) * scale_y)
-        image = image.resize((width, height), Image.Resampling.LANCZOS, box=box)
+        image = image.resize((width, height), RESAMPLING[resample], box=box)
     elif shape is not None and (image.height, image.width) != tuple(shape):
-        image = image.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+        image = image.resize((shape[1], shape[0]), RESAMPLING[resample])
     array = np.asarray(image, dtype=np.float32) / 255.0
     return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0)
 

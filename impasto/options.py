@@ -10,7 +10,7 @@ from .files import path_kind
 from .layers import MODELS, parse_weighted_layers
 from .limits import FLOAT_RANGES, INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
 from .losses import CONTENT_REDUCTIONS, KERAS_STYLE_NORMALIZATION, STYLE_NORMALIZATIONS, STYLE_STATISTICS, TV_KINDS
-from .images import DEFAULT_MAX_INPUT_PIXELS
+from .images import DEFAULT_MAX_INPUT_PIXELS, RESAMPLING
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -61,6 +61,9 @@ class Options:
     # How a finished scale starts the next: "bicubic" (the float image) or "d2l" (as the book: the image
     # clamped and rounded to 8 bits, then resized bilinearly by PIL).
     stage_handoff: str = "bicubic"
+    # Pillow's filter for resizing the photo, the paintings and a start image to a scale's size (a recipe's own
+    # library's default: D2L's torchvision Resize is bilinear, the 2019 Keras blog's Pillow 5 resize nearest).
+    resample: str = "lanczos"
     optimizer: str = "adam"
     lr: float = 0.05
     lr_decay: float = 1.0
@@ -116,7 +119,8 @@ class Options:
                               ("tv_kind", TV_KINDS),
                               ("device", DEVICES), ("pooling", ("max", "avg")),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
-                              ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS)):
+                              ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
+                              ("resample", tuple(RESAMPLING))):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")

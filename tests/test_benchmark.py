@@ -91,3 +91,18 @@ def test_video_benchmark_smoke(tmp_path):
     assert set(clips["pan"]["flow"]["methods"]) == {"dis", "farneback"}
     with Image.open(tmp_path / "strip.png") as sheet:
         assert sheet.width > sheet.height
+
+
+def test_d2l_calibration_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "d2l_calibration.py"), "--smoke", "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "d2l_calibration.json").read_text())
+    # Three runs of the d2l preset's first stage, each with the three weighted terms at epoch 50.
+    assert len(report["runs"]) == 3
+    for seen in report["runs"].values():
+        assert len(seen["50"]) == 3 and all(value > 0 for value in seen["50"])
+    # Without any calibration, the Caffe network's D2L-weighted style term is orders of magnitude larger.
+    runs = list(report["runs"].values())
+    assert runs[2]["50"][1] > 1e3 * runs[0]["50"][1]
+    assert "| 50 |" in (tmp_path / "d2l_calibration.md").read_text()

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -224,6 +226,8 @@ def test_an_unseeded_run_leaves_the_callers_random_state_alone(vgg19_weights):
 
 
 def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weights):
+    from impasto.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR
+    from impasto.layers import conv_layer_names
     from impasto.weights import TORCHVISION, VGGWeights
 
     options = resolve_options("d2l", size=64, scales=1, iterations=1, seed=0)
@@ -231,9 +235,13 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
     calibration = stylizer.calibration
     # Caffe input is 0..255 minus the mean; torchvision's is mean/std-normalized: about 57x apart at the input.
     assert 50 < calibration["input_ratio"] < 65 and calibration["tv"] == pytest.approx(1 / calibration["input_ratio"])
+    # On top of the input units, the measured gap between the Caffe weights and torchvision's (impasto.calibration).
+    assert "Dive-into-DL-PyTorch" in calibration["network_gap"]["source"]
     for name, weight in stylizer.style_layers:
-        assert weight == pytest.approx(calibration["ratios"][name] ** -4) and calibration["ratios"][name] > 10
-    assert stylizer.content_layers[0][1] == pytest.approx(calibration["ratios"]["relu4_4"] ** -2)
+        assert calibration["ratios"][name] > 10
+        assert weight == pytest.approx(calibration["ratios"][name] ** -4 * math.exp(STYLE_LOG_FACTOR))
+    assert stylizer.content_layers[0][1] == pytest.approx(calibration["ratios"]["relu4_4"] ** -2
+                                                          * math.exp(CONTENT_LOG_FACTOR))
     stylizer.run()
     uncalibrated = Stylizer(gradient_image(96, 64), stripes_image(80, 80),
                             resolve_options("d2l", size=64, scales=1, iterations=1, seed=0, loss_units="network"),
@@ -243,6 +251,14 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
     # Weights in torchvision's own units need nothing carried.
     torchvision_like = VGGWeights("vgg19", vgg19_weights.convs, TORCHVISION, source="test")
     assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).calibration is None
+    # The weights gap was measured for the Caffe VGG-19 only: a Caffe-convention VGG-16 gets the input units alone.
+    vgg16 = VGGWeights("vgg16", {name: vgg19_weights.convs[name] for name in conv_layer_names("vgg16")},
+                       vgg19_weights.normalization, source="test")
+    vgg16_run = Stylizer(gradient_image(96, 64), stripes_image(80, 80),
+                         resolve_options("d2l", size=64, scales=1, iterations=1, seed=0, model="vgg16",
+                                         content_layers="relu4_3"), weights=vgg16)
+    assert vgg16_run.calibration["network_gap"] is None
+    assert vgg16_run.style_layers[0][1] == pytest.approx(vgg16_run.calibration["ratios"]["relu1_1"] ** -4)
 
 
 def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clamp(vgg19_weights):
@@ -259,6 +275,37 @@ def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clam
     stylizer.callback = lambda progress: seen.append(stylizer._current.clone())
     stylizer.run()
     assert any(image.min() < 0 or image.max() > 1 for image in seen)
+
+
+@pytest.mark.parametrize("preset, pillow_filter", [("d2l", Image.Resampling.BILINEAR),
+                                                    ("keras-blog", Image.Resampling.NEAREST),
+                                                    ("impasto", Image.Resampling.LANCZOS)])
+def test_a_recipe_resizes_its_inputs_with_its_own_librarys_filter(vgg19_weights, preset, pillow_filter):
+    # D2L's preprocess is torchvision's Resize (Pillow bilinear); the 2019 Keras blog resized with Pillow 5's
+    # default (nearest). The start image and the targets must be those pixels, not impasto's Lanczos ones.
+    photo, painting = gradient_image(97, 61, seed=3), stripes_image(83, 71)
+    extra = {"model": "vgg19"} if preset == "keras-blog" else {}
+    options = resolve_options(preset, size=48, scales=1, iterations=1, seed=0, init="content",
+                              init_palette="content", **extra)
+    stylizer = Stylizer(photo, painting, options, weights=vgg19_weights)
+    shape = stylizer.stages[0].shape
+    expected = image_to_tensor(photo.resize((shape[1], shape[0]), pillow_filter))
+    assert torch.equal(stylizer._initial_rgb(stylizer.stages[0], None).cpu(), expected)
+    targets = stylizer._features(painting, shape, ["relu1_1"])["relu1_1"]
+    reference = stylizer.network(image_to_tensor(painting.resize((shape[1], shape[0]), pillow_filter)),
+                                 ["relu1_1"], options.pooling)["relu1_1"]
+    assert torch.allclose(targets, reference)
+    others = [f for f in (Image.Resampling.BILINEAR, Image.Resampling.NEAREST, Image.Resampling.LANCZOS)
+              if f != pillow_filter]
+    for other in others:  # the filters really differ on these pixels, so the test can tell them apart
+        assert not torch.equal(expected, image_to_tensor(photo.resize((shape[1], shape[0]), other)))
+
+
+def test_an_unknown_resampling_filter_is_refused():
+    with pytest.raises(OptionError, match="resample must be one of"):
+        resolve_options("impasto", resample="box")
+    with pytest.raises(OptionError, match="resample must be one of"):
+        image_to_tensor(gradient_image(8, 8), (4, 4), resample="box")
 
 
 def test_style_balance_follows_the_paintings_energy_against_the_photos(vgg19_weights):
