@@ -58,7 +58,9 @@ PRESETS: dict[str, dict] = {
     # no ReLU after it) and relu4_4 (tests/test_presets.py runs the book's loop to show it). The MXNet tab
     # (separate, not in-place activations) uses the convolution outputs: preset d2l-mxnet.
     "d2l": {
-        "description": "D2L chapter: 150x225 for 500 epochs, then 600x900 for 300; Adam lr 0.01, x0.1 decay",
+        "description": "D2L chapter: 150x225 for 500 epochs, then 600x900 for 300; Adam lr 0.01, x0.1 decay; "
+                       "the book's weights (tuned on torchvision's VGG-19) carried to the bundled Caffe VGG-19 by "
+                       "measured factors (impasto/calibration.py)",
         "stage_shapes": [(150, 225), (600, 900)],
         "iterations": [500, 300],
         "optimizer": "adam",
@@ -162,16 +164,20 @@ PRESETS["jcjohnson"] = {
 
 # Seed 002 (D2L, newer English edition): the same model and losses as seed 000, one pass at 300x450, ten
 # times the style weight, a much larger Adam step decaying by 0.8 every 50 epochs.
+# The MXNet tab resizes with image.imresize, bilinear too (OpenCV's, without Pillow's antialiasing: the closest
+# filter impasto offers). No published MXNet run was found to check the weights gap against; it is d2l's.
 PRESETS["d2l-mxnet"] = {
     **PRESETS["d2l"],
-    "description": "D2L chapter, MXNet tab: as d2l, on the convolution outputs conv1_1..conv5_1 and conv4_4",
+    "description": "D2L chapter, MXNet tab: as d2l (weights carried the same way), on the convolution outputs "
+                   "conv1_1..conv5_1 and conv4_4",
     "content_layers": [("conv4_4", 1.0)],
     "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
 }
 
 PRESETS["d2l-v2"] = {
     **PRESETS["d2l"],
-    "description": "D2L newer edition: 300x450 for 500 epochs; style 1e4, Adam lr 0.3, x0.8 every 50",
+    "description": "D2L newer edition: 300x450 for 500 epochs; style 1e4, Adam lr 0.3, x0.8 every 50; weights "
+                   "carried to the bundled network as d2l's",
     "stage_shapes": [(300, 450)],
     "iterations": [500],
     "lr": 0.3,
