@@ -162,8 +162,6 @@ PRESETS["jcjohnson"] = {
     "log_every": 10,
 }
 
-# Seed 002 (D2L, newer English edition): the same model and losses as seed 000, one pass at 300x450, ten
-# times the style weight, a much larger Adam step decaying by 0.8 every 50 epochs.
 # The MXNet tab resizes with image.imresize, bilinear too (OpenCV's, without Pillow's antialiasing: the closest
 # filter impasto offers). No published MXNet run was found to check the weights gap against; it is d2l's.
 PRESETS["d2l-mxnet"] = {
@@ -174,6 +172,8 @@ PRESETS["d2l-mxnet"] = {
     "style_layers": [(name, 1.0) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")],
 }
 
+# Seed 002 (D2L, newer English edition): the same model and losses as seed 000, one pass at 300x450, ten
+# times the style weight, a much larger Adam step decaying by 0.8 every 50 epochs.
 PRESETS["d2l-v2"] = {
     **PRESETS["d2l"],
     "description": "D2L newer edition: 300x450 for 500 epochs; style 1e4, Adam lr 0.3, x0.8 every 50; weights "
