@@ -138,6 +138,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                       help=f"iterations per scale: one number or a list, e.g. 100,50,20 (each {range_text('iterations')})")
     size.add_argument("--style-size", type=_ranged("style_size"),
                       help=f"style images' long side at the output scale (default: --size; {range_text('style_size')})")
+    size.add_argument("--style-shape", choices=["aspect", "content"],
+                      help="paintings keep their aspect ratio (default) or are squashed to the photo's (content: "
+                           "the d2l and keras-blog presets, as their documents resize both images to one shape)")
     size.add_argument("--style-scale", type=_ranged_number("style_scale"),
                       help="style images' size relative to the output (0.5: finer strokes, 2: larger), as "
                            f"jcjohnson's -style_scale; instead of --style-size ({range_text('style_scale')})")

@@ -291,9 +291,9 @@ class Stylizer:
                     f"thin for an output of {max(self.output_shape)} px (crop it, or raise size / min_size)")
         style_layers = [name for name, _ in self.options.style_layers]
         style_smallest = min_input_side(style_layers, self.options.model)
-        style_long = self._style_long_side(min(self.stages, key=lambda stage: stage.pixels).shape)
+        first_shape = min(self.stages, key=lambda stage: stage.pixels).shape
         for index, image in enumerate(self.style_images, start=1):
-            height, width = fit_long_side(image.width, image.height, style_long)
+            height, width = self._style_size(image, first_shape)
             if min(height, width) < style_smallest:
                 raise OptionError(
                     f"style image {index} is {image.width}x{image.height}: at the first scale it would be "
@@ -354,6 +354,14 @@ class Stylizer:
         # A tiled run sees each painting whole, in one pass: at most TILED_STYLE_SIDE (see impasto.tiles).
         return min(long_side, TILED_STYLE_SIDE) if self.tiling.tile else long_side
 
+    def _style_size(self, image: Image.Image, shape: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) a painting is seen at when the image is ``shape``: its own aspect ratio, or with
+        ``style_shape="content"`` squashed to the image's (D2L's and the Keras blog's resize to one shape)."""
+        long_side = self._style_long_side(shape)
+        if self.options.style_shape == "content":
+            return fit_long_side(shape[1], shape[0], long_side)
+        return fit_long_side(image.width, image.height, long_side)
+
     @torch.no_grad()
     def _style_losses(self, shape: tuple[int, int], box: Box) -> list[StyleLoss]:
         """Style terms for the ``box`` of an image of ``shape``, each painting seen at the size matching
@@ -364,11 +372,8 @@ class Stylizer:
         """
         options = self.options
         names = [name for name, _ in options.style_layers]
-        style_long = self._style_long_side(shape)
-        per_image = []
-        for image in self.painted_styles:
-            per_image.append(self._style_targets(image, fit_long_side(image.width, image.height, style_long),
-                                                 names, self.statistic))
+        per_image = [self._style_targets(image, self._style_size(image, shape), names, self.statistic)
+                     for image in self.painted_styles]
         if self.style_masks is None:
             targets = {name: self.statistic.prepare(blend_targets([t[name] for t in per_image], self.style_blend))
                        for name in names}
@@ -515,8 +520,7 @@ class Stylizer:
                 sums[name] += photo[name].square().sum()
                 counts[name] += photo[name].numel()
         content_energy = sum(w * sums[name] / counts[name] for name, w in options.content_layers)
-        style_long = self._style_long_side(shape)
-        per_image = [self._style_targets(image, fit_long_side(image.width, image.height, style_long), style_names,
+        per_image = [self._style_targets(image, self._style_size(image, shape), style_names,
                                          GramStatistic("d2l"), keep=whole)
                      for image in self.painted_styles]
         blended = {name: blend_targets([targets[name] for targets in per_image], self.style_blend)[0]

@@ -20,6 +20,7 @@ LINE_SEARCHES = ("strong_wolfe", "none")
 PRESERVE_COLORS = ("luminance", "histogram")
 LOSS_UNITS = ("network", "torchvision")
 STAGE_HANDOFFS = ("bicubic", "d2l")
+STYLE_SHAPES = ("aspect", "content")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass
@@ -34,6 +35,7 @@ class Options:
     style_size: Optional[int] = None
     style_scale: Optional[float] = None  # style images' long side relative to the output's (jcjohnson's -style_scale)
     style_blend: Optional[list] = None
+    style_shape: str = "aspect"  # "content": paintings squashed to the image's aspect ratio (D2L, the Keras blog)
     style_octaves: int = 1  # 2: the style is also matched on the image at half size (where that is >= 192 px)
     model: str = "vgg19"
     weights: Optional[str] = None
@@ -120,7 +122,7 @@ class Options:
                               ("device", DEVICES), ("pooling", ("max", "avg")),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
                               ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
-                              ("resample", tuple(RESAMPLING))):
+                              ("resample", tuple(RESAMPLING)), ("style_shape", STYLE_SHAPES)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")

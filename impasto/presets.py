@@ -81,6 +81,7 @@ PRESETS: dict[str, dict] = {
         "clamp_pixels": False,  # the book's train() never clamps X
         "stage_handoff": "d2l",  # X = preprocess(postprocess(output), image_shape): 8-bit, PIL bilinear
         "resample": "bilinear",  # preprocess: torchvision.transforms.Resize(image_shape), Pillow's bilinear
+        "style_shape": "content",  # get_styles(image_shape): the painting resized to the photo's shape
     },
     # Seed 003 (Keras blog): VGG-16, 260x260, random init, L-BFGS 10 x 20 evaluations.
     "keras-blog": {
@@ -102,6 +103,7 @@ PRESETS: dict[str, dict] = {
         "init": "keras",  # np.random.uniform(0, 255, ...) - 128 in the preprocessed (BGR, mean-subtracted) space
         "lbfgs_restart": 20,  # 10 calls of fmin_l_bfgs_b(..., maxfun=20): the history starts afresh each call
         "resample": "nearest",  # img.resize((260, 260)): Pillow's default filter in 2019 (Pillow < 7) is nearest
+        "style_shape": "content",  # img_estilo.resize((altura_imagem, largura_imagem)): the same 260x260
     },
     # Gatys et al. / seed 004: the paper's "conv1_1".."conv5_1" and "conv4_2" are the rectified outputs
     # (Caffe runs its ReLUs in place, so a conv blob holds the ReLU's output), and the paper replaces max

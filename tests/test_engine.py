@@ -291,6 +291,9 @@ def test_a_recipe_resizes_its_inputs_with_its_own_librarys_filter(vgg19_weights,
     shape = stylizer.stages[0].shape
     expected = image_to_tensor(photo.resize((shape[1], shape[0]), pillow_filter))
     assert torch.equal(stylizer._initial_rgb(stylizer.stages[0], None).cpu(), expected)
+    # Both documents also resize the painting to the photo's shape; impasto keeps its aspect ratio.
+    squashed = preset != "impasto"
+    assert stylizer._style_size(painting, shape) == (shape if squashed else (round(48 * 71 / 83), 48))
     targets = stylizer._features(painting, shape, ["relu1_1"])["relu1_1"]
     reference = stylizer.network(image_to_tensor(painting.resize((shape[1], shape[0]), pillow_filter)),
                                  ["relu1_1"], options.pooling)["relu1_1"]
