@@ -30,11 +30,11 @@ from .weights import TORCHVISION
 
 # Fitted by benchmarks/d2l_calibration.py --fit (2026-11-24): natural logs of the factors on the content term
 # and on every style layer's Gram term, on top of the input units. As activation scales (Caffe's over
-# torchvision's on the same input) they are about 9.3 at relu4_4 (content) and 3.0 for the style layers. A
+# torchvision's on the same input) they are about 9.2 at relu4_4 (content) and 3.0 for the style layers. A
 # style gap log-linear in the layer's depth was tried too (a Nelder-Mead search, nine settings) and matched no
 # better: RMS log error over the three terms 0.29-0.59, against 0.28-0.29 for one style factor.
-CONTENT_LOG_FACTOR = -4.452
-STYLE_LOG_FACTOR = -4.407
+CONTENT_LOG_FACTOR = -4.443
+STYLE_LOG_FACTOR = -4.385
 GAP_SOURCE = ("fitted to the first stage of the D2L chapter's PyTorch code run on torchvision's vgg19-dcbb9e9d.pth "
               "(ShusenTang/Dive-into-DL-PyTorch, 9.11_neural-style.md)")
 
