@@ -96,7 +96,8 @@ def plot(runs: dict, path: Path) -> None:
         for name, seen in runs.items():
             epochs = sorted(e for e in seen if e > 0)
             axis.plot(epochs, [seen[e][index] for e in epochs], label=name)
-        axis.plot(sorted(REFERENCE), [REFERENCE[e][index] for e in sorted(REFERENCE)], "ko", label="the book's code, torchvision VGG-19")
+        axis.plot(sorted(REFERENCE), [REFERENCE[e][index] for e in sorted(REFERENCE)], "ko",
+                  label="the book's code, torchvision VGG-19")
         axis.set_yscale("log")
         axis.set_title(term)
         axis.set_xlabel("epoch")
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     for epoch in sorted(REFERENCE):
         if all(epoch in seen for seen in runs.values()):
             cells = [" / ".join(f"{v:.3g}" for v in seen[epoch]) for seen in runs.values()]
-            lines.append(f"| {epoch} | {' / '.join(f'{v:.3g}' for v in REFERENCE[epoch])} | " + " | ".join(cells) + " |")
+            reference = " / ".join(f"{v:.3g}" for v in REFERENCE[epoch])
+            lines.append(f"| {epoch} | {reference} | " + " | ".join(cells) + " |")
     lines.append("| RMS log error | 0 | " + " | ".join(f"{log_error(seen):.2f}" for seen in runs.values()) + " |")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "d2l_calibration.md").write_text("\n".join(lines) + "\n")
