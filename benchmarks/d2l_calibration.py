@@ -103,6 +103,20 @@ def fit(photo, painting, network, rounds: int) -> tuple[float, float]:
     return gap
 
 
+def comparison_table(reference: dict, runs: dict) -> list[str]:
+    """Markdown rows: each reference epoch that every run reached, then each run's RMS log error."""
+    def cells(values) -> str:
+        return " / ".join(f"{v:.3g}" for v in values)
+
+    lines = ["| epoch | reference | " + " | ".join(runs) + " |", "|---" * (2 + len(runs)) + "|"]
+    for epoch in sorted(reference):
+        if all(epoch in seen for seen in runs.values()):
+            lines.append(f"| {epoch} | {cells(reference[epoch])} | "
+                         + " | ".join(cells(seen[epoch]) for seen in runs.values()) + " |")
+    errors = " | ".join(f"{log_error(seen, reference):.2f}" for seen in runs.values())
+    return lines + [f"| RMS log error | 0 | {errors} |"]
+
+
 def plot(runs: dict, path: Path) -> None:
     """Each term's curve per run (log scale) with the reference's printed values as dots."""
     import matplotlib
@@ -156,12 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"Reference: {SOURCE}, second `train` call. Cells: content / style / TV (weighted).",
                  f"Command: `python benchmarks/d2l_calibration.py --second-stage` "
                  f"({time.perf_counter() - started:.0f} s).\n",
-                 "| epoch | reference | impasto as shipped |", "|---|---|---|"]
-        for epoch in sorted(SECOND_STAGE):
-            if epoch in seen:
-                lines.append(f"| {epoch} | {' / '.join(f'{v:.3g}' for v in SECOND_STAGE[epoch])} | "
-                             f"{' / '.join(f'{v:.3g}' for v in seen[epoch])} |")
-        lines.append(f"| RMS log error | 0 | {log_error(seen, SECOND_STAGE):.2f} |")
+                 *comparison_table(SECOND_STAGE, {"impasto as shipped": seen})]
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "d2l_second_stage.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
@@ -176,13 +185,7 @@ def main(argv: list[str] | None = None) -> int:
              f"Reference: {SOURCE}, first stage (150x225, 500 epochs). Cells: content / style / TV (weighted).",
              f"Command: `python benchmarks/d2l_calibration.py`{' --smoke' if args.smoke else ''} "
              f"({time.perf_counter() - started:.0f} s).\n",
-             "| epoch | reference | " + " | ".join(runs) + " |", "|---" * (2 + len(runs)) + "|"]
-    for epoch in sorted(REFERENCE):
-        if all(epoch in seen for seen in runs.values()):
-            cells = [" / ".join(f"{v:.3g}" for v in seen[epoch]) for seen in runs.values()]
-            reference = " / ".join(f"{v:.3g}" for v in REFERENCE[epoch])
-            lines.append(f"| {epoch} | {reference} | " + " | ".join(cells) + " |")
-    lines.append("| RMS log error | 0 | " + " | ".join(f"{log_error(seen):.2f}" for seen in runs.values()) + " |")
+             *comparison_table(REFERENCE, runs)]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "d2l_calibration.md").write_text("\n".join(lines) + "\n")
     plot(runs, args.out / "d2l_calibration.png")

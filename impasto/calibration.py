@@ -26,7 +26,7 @@ from typing import Optional
 
 import torch
 
-from .weights import TORCHVISION
+from .weights import CAFFE, TORCHVISION
 
 # Fitted by benchmarks/d2l_calibration.py --fit (2026-11-24): natural logs of the factors on the content term
 # and on every style layer's Gram term, on top of the input units. As activation scales (Caffe's over
@@ -41,7 +41,7 @@ GAP_SOURCE = ("fitted to the first stage of the D2L chapter's PyTorch code run o
 
 def gap_is_known(network) -> bool:
     """The weights gap was measured for the Caffe-convention VGG-19 (the bundled one, Keras' VGG-19)."""
-    return network.model == "vgg19" and network.normalization.name == "caffe"
+    return network.model == "vgg19" and network.normalization.name == CAFFE.name
 
 
 @torch.no_grad()

@@ -453,8 +453,8 @@ class Stylizer:
         key = (id(image), tuple(shape), tuple(names))
         if key in self._kept_features:
             return self._kept_features.pop(key)
-        features = self.network(image_to_tensor(image, shape, resample=self.options.resample).to(self.device), names,
-                                self.options.pooling)
+        rgb = image_to_tensor(image, shape, resample=self.options.resample)
+        features = self.network(rgb.to(self.device), names, self.options.pooling)
         if keep:
             self._kept_features[key] = features
         return features
