@@ -117,6 +117,16 @@ def comparison_table(reference: dict, runs: dict) -> list[str]:
     return lines + [f"| RMS log error | 0 | {errors} |"]
 
 
+def write_report(path: Path, title: str, stage: str, flags: str, started: float, table: list[str]) -> None:
+    """The markdown report (title, reference, the command and its time, the table), also printed."""
+    command = " ".join(["python benchmarks/d2l_calibration.py", flags]).strip()
+    lines = [f"# {title}\n", f"Reference: {SOURCE}, {stage}. Cells: content / style / TV (weighted).",
+             f"Command: `{command}` ({time.perf_counter() - started:.0f} s).\n", *table]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def plot(runs: dict, path: Path) -> None:
     """Each term's curve per run (log scale) with the reference's printed values as dots."""
     import matplotlib
@@ -166,14 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.second_stage:
         started = time.perf_counter()
         seen = second_stage(photo, painting, network)
-        lines = ["# d2l's factors on the book's second stage (300x450), not used by the fit\n",
-                 f"Reference: {SOURCE}, second `train` call. Cells: content / style / TV (weighted).",
-                 f"Command: `python benchmarks/d2l_calibration.py --second-stage` "
-                 f"({time.perf_counter() - started:.0f} s).\n",
-                 *comparison_table(SECOND_STAGE, {"impasto as shipped": seen})]
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "d2l_second_stage.md").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
+        write_report(args.out / "d2l_second_stage.md",
+                     "d2l's factors on the book's second stage (300x450), not used by the fit",
+                     "second `train` call", "--second-stage", started,
+                     comparison_table(SECOND_STAGE, {"impasto as shipped": seen}))
         return 0
 
     started = time.perf_counter()
@@ -181,18 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = {"impasto (input units + weights gap)": stage_one(photo, painting, network, shipped, epochs=epochs),
             "input units only": stage_one(photo, painting, network, None, epochs=epochs),
             "uncalibrated": stage_one(photo, painting, network, None, calibrate=False, epochs=epochs)}
-    lines = ["# d2l on the bundled VGG-19 against the chapter's code on torchvision's VGG-19\n",
-             f"Reference: {SOURCE}, first stage (150x225, 500 epochs). Cells: content / style / TV (weighted).",
-             f"Command: `python benchmarks/d2l_calibration.py`{' --smoke' if args.smoke else ''} "
-             f"({time.perf_counter() - started:.0f} s).\n",
-             *comparison_table(REFERENCE, runs)]
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "d2l_calibration.md").write_text("\n".join(lines) + "\n")
+    write_report(args.out / "d2l_calibration.md",
+                 "d2l on the bundled VGG-19 against the chapter's code on torchvision's VGG-19",
+                 "first stage (150x225, 500 epochs)", "--smoke" if args.smoke else "", started,
+                 comparison_table(REFERENCE, runs))
     plot(runs, args.out / "d2l_calibration.png")
     (args.out / "d2l_calibration.json").write_text(json.dumps(
         {"reference": SOURCE, "gap": shipped, "runs": {name: {str(k): v for k, v in seen.items()}
                                                         for name, seen in runs.items()}}, indent=1))
-    print("\n".join(lines))
     return 0
 
 
