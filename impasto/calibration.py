@@ -62,9 +62,9 @@ def torchvision_calibration(network, rgb: torch.Tensor, content_layers: list[str
     ratio = {name: (mine[name].square().mean() / theirs[name].square().mean().clamp_min(1e-30)).sqrt().item()
              for name in names}
     input_ratio = (own.square().mean() / foreign.square().mean()).sqrt().item()
-    gap = None
-    if gap_is_known(network):
-        gap = {"content": math.exp(CONTENT_LOG_FACTOR), "style": math.exp(STYLE_LOG_FACTOR), "source": GAP_SOURCE}
-    return {"content": {name: ratio[name] ** -2 * (gap["content"] if gap else 1.0) for name in content_layers},
-            "style": {name: ratio[name] ** -4 * (gap["style"] if gap else 1.0) for name in style_layers},
+    gap = ({"content": math.exp(CONTENT_LOG_FACTOR), "style": math.exp(STYLE_LOG_FACTOR), "source": GAP_SOURCE}
+           if gap_is_known(network) else None)
+    content_gap, style_gap = (gap["content"], gap["style"]) if gap else (1.0, 1.0)
+    return {"content": {name: ratio[name] ** -2 * content_gap for name in content_layers},
+            "style": {name: ratio[name] ** -4 * style_gap for name in style_layers},
             "tv": 1.0 / input_ratio, "ratios": ratio, "input_ratio": input_ratio, "network_gap": gap}
