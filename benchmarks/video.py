@@ -6,13 +6,13 @@
 
 Clips, made or found here (nothing downloaded):
 - ``pan``: the camera pans across Mount Rainier (../shared/images, or the bundled sample photo) and zooms in
-  while a round patch of a painting crosses the frame the other way (impasto.samples.sample_clip), 512 px;
+  while a round patch of a painting crosses the frame the other way (impasto.imaging.samples.sample_clip), 512 px;
   its true flow is known, so the two optical flows OpenCV offers are measured against it first.
 - ``earth``: the first frames of the rotating-Earth clip that Gradio (the web extra) ships, at its 480 px.
 
 For each clip three ways of painting it with the default recipe and the candy painting: ``temporal`` (the
 default of `impasto video`), ``warm start only`` (temporal weight 0) and ``independent`` (every frame a
-still). Flicker is impasto.flow.temporal_difference: the mean absolute difference (0..255) between each
+still). Flicker is impasto.imaging.flow.temporal_difference: the mean absolute difference (0..255) between each
 frame and the previous one warped along the input's flow, on reliable pixels; the input clip's own value is
 the floor that motion leaves. Writes video.md, video.json and strip.png into --out.
 """
@@ -46,7 +46,7 @@ def gradio_clip() -> Path | None:
 
 def flow_accuracy(frames, truth) -> dict:
     """Mean end-point error (px) against the true flow, and seconds per flow, for each method."""
-    from impasto.flow import FLOW_METHODS, optical_flow
+    from impasto.imaging.flow import FLOW_METHODS, optical_flow
 
     result = {}
     for method in FLOW_METHODS:
@@ -78,10 +78,10 @@ def strip(rows: dict[str, list[Image.Image]], picks: list[int], path: Path, widt
 
 
 def main() -> int:
-    from impasto.flow import temporal_difference
-    from impasto.samples import sample_clip, sample_painting, sample_photo
-    from impasto.video import stylize_video
-    from impasto.video_io import open_clip, write_clip
+    from impasto.imaging.flow import temporal_difference
+    from impasto.imaging.samples import sample_clip, sample_painting, sample_photo
+    from impasto.apps.video import stylize_video
+    from impasto.imaging.video_io import open_clip, write_clip
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "video")

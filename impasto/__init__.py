@@ -11,9 +11,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "stylize": "api", "Stylizer": "engine", "Progress": "engine", "load_network": "engine",
-    "Options": "options", "resolve_options": "options", "PRESETS": "presets", "load_weights": "weights",
+    "Options": "config.options", "resolve_options": "config.options", "PRESETS": "config.presets",
+    "load_weights": "net.weights",
     "ImpastoError": "errors", "ImageInputError": "errors", "Interrupted": "errors", "OptionError": "errors",
-    "OutputError": "errors", "WeightsError": "errors", "stylize_video": "video",
+    "OutputError": "errors", "WeightsError": "errors", "stylize_video": "apps.video",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

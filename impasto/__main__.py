@@ -2,11 +2,11 @@
 import os
 import sys
 
-from .interrupts import hold
+from .cli.interrupts import hold
 
 hold()
 
-from .cli import EXIT_INTERRUPTED, main  # noqa: E402 - imported after the interrupt handling is in place
+from .cli.main import EXIT_INTERRUPTED, main  # noqa: E402 - imported after the interrupt handling is in place
 
 
 def entry_point() -> None:

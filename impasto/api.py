@@ -12,14 +12,14 @@ import torch
 from PIL import Image
 
 from .engine import Progress, Stylizer
-from .features import VGGFeatures
+from .net.features import VGGFeatures
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
-from .images import ImageLike, output_format, save_image
-from .options import check_int, resolve_options
-from .presets import DEFAULT_PRESET
-from .reports import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
-from .timelapse import Timelapse, default_interval, timelapse_format
+from .imaging.images import ImageLike, output_format, save_image
+from .config.options import check_int, resolve_options
+from .config.presets import DEFAULT_PRESET
+from .reports.plots import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
+from .reports.timelapse import Timelapse, default_interval, timelapse_format
 
 PathLike = str | os.PathLike
 

@@ -32,7 +32,7 @@ def stripes_image(width: int, height: int, seed: int = 1) -> Image.Image:
 
 @pytest.fixture(scope="session")
 def vgg19_weights():
-    from impasto.weights import load_weights
+    from impasto.net.weights import load_weights
 
     return load_weights()
 

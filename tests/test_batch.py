@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from impasto import Stylizer
-from impasto.batch import (BatchJob, Worker, check_outputs, jobs_from_file, jobs_from_images, run_batch,
+from impasto.apps.batch import (BatchJob, Worker, check_outputs, jobs_from_file, jobs_from_images, run_batch,
                            run_batch_on_ray, summary)
 from impasto.errors import OptionError
-from impasto.options import resolve_options
+from impasto.config.options import resolve_options
 from tests.conftest import gradient_image, stripes_image
 
 FAST = {"size": 48, "scales": 1, "iterations": 2, "seed": 0}

@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from impasto.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR, gap_is_known, torchvision_calibration
-from impasto.features import VGGFeatures
-from impasto.layers import conv_layer_names
-from impasto.weights import CAFFE, TORCHVISION, VGGWeights
+from impasto.net.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR, gap_is_known, torchvision_calibration
+from impasto.net.features import VGGFeatures
+from impasto.config.layers import conv_layer_names
+from impasto.net.weights import CAFFE, TORCHVISION, VGGWeights
 
 
 def test_factors_are_the_measured_activation_ratios_times_the_weights_gap(vgg19_weights):

@@ -4,7 +4,7 @@ import sys
 
 from PIL import Image
 
-from impasto.cli import main
+from impasto.cli.main import main
 
 TINY = ["--size", "48", "--scales", "2", "--iterations", "3,2", "--quiet"]
 

@@ -8,11 +8,11 @@ from PIL import Image
 
 from impasto import Interrupted, Stylizer, stylize
 from impasto.errors import ImageInputError, OptionError, OutputError
-from impasto.features import VGGFeatures
-from impasto.images import image_to_tensor
-from impasto.losses import GramStatistic
-from impasto.options import resolve_options
-from impasto.palette import color_statistics, rgb_to_yiq
+from impasto.net.features import VGGFeatures
+from impasto.imaging.images import image_to_tensor
+from impasto.loss.statistics import GramStatistic
+from impasto.config.options import resolve_options
+from impasto.imaging.palette import color_statistics, rgb_to_yiq
 from tests.conftest import gradient_image, stripes_image
 from tests.test_cli import assert_clean_failure, run_cli
 

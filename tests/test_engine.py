@@ -8,8 +8,8 @@ from PIL import Image
 
 from impasto import Interrupted, Stylizer, stylize
 from impasto.errors import OptionError, WeightsError
-from impasto.images import image_to_tensor, tensor_to_image
-from impasto.options import resolve_options
+from impasto.imaging.images import image_to_tensor, tensor_to_image
+from impasto.config.options import resolve_options
 from tests.conftest import gradient_image, stripes_image
 
 SMALL = dict(size=64, scales=1, iterations=20, style_weight=1.0)
@@ -124,7 +124,7 @@ def test_vgg16_needs_weights_and_runs_with_a_keras_file(tmp_path):
         Stylizer(gradient_image(64, 64), stripes_image(40, 40), resolve_options("keras-blog"))
     h5py = pytest.importorskip("h5py")
     from tests.test_weights import random_convs
-    from impasto.layers import conv_layer_names
+    from impasto.config.layers import conv_layer_names
 
     path = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     with h5py.File(path, "w") as file:
@@ -140,8 +140,8 @@ def test_vgg16_needs_weights_and_runs_with_a_keras_file(tmp_path):
 
 
 def test_style_palette_init_starts_in_the_paintings_colours(vgg19_weights):
-    from impasto.images import image_to_tensor
-    from impasto.palette import color_statistics
+    from impasto.imaging.images import image_to_tensor
+    from impasto.imaging.palette import color_statistics
 
     content, style = gradient_image(96, 64), stripes_image(80, 80)
     stylizer = Stylizer(content, style, resolve_options(**SMALL, init_palette="style"), weights=vgg19_weights)
@@ -226,16 +226,16 @@ def test_an_unseeded_run_leaves_the_callers_random_state_alone(vgg19_weights):
 
 
 def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weights):
-    from impasto.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR
-    from impasto.layers import conv_layer_names
-    from impasto.weights import TORCHVISION, VGGWeights
+    from impasto.net.calibration import CONTENT_LOG_FACTOR, STYLE_LOG_FACTOR
+    from impasto.config.layers import conv_layer_names
+    from impasto.net.weights import TORCHVISION, VGGWeights
 
     options = resolve_options("d2l", size=64, scales=1, iterations=1, seed=0)
     stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
     calibration = stylizer.calibration
     # Caffe input is 0..255 minus the mean; torchvision's is mean/std-normalized: about 57x apart at the input.
     assert 50 < calibration["input_ratio"] < 65 and calibration["tv"] == pytest.approx(1 / calibration["input_ratio"])
-    # On top of the input units, the measured gap between the Caffe weights and torchvision's (impasto.calibration).
+    # On top of the input units, the measured gap between the Caffe weights and torchvision's (impasto.net.calibration).
     assert "Dive-into-DL-PyTorch" in calibration["network_gap"]["source"]
     for name, weight in stylizer.style_layers:
         assert calibration["ratios"][name] > 10
@@ -312,9 +312,9 @@ def test_an_unknown_resampling_filter_is_refused():
 
 
 def test_style_balance_follows_the_paintings_energy_against_the_photos(vgg19_weights):
-    from impasto.engine import BALANCE_CLAMP, BALANCE_REFERENCE
-    from impasto.features import VGGFeatures
-    from impasto.losses import gram_matrix
+    from impasto.engine.stylizer import BALANCE_CLAMP, BALANCE_REFERENCE
+    from impasto.net.features import VGGFeatures
+    from impasto.loss.statistics import gram_matrix
 
     content, style = gradient_image(96, 64), stripes_image(80, 80)
     layers = [("relu2_1", 1.0), ("relu3_1", 0.5)]

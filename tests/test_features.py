@@ -3,8 +3,8 @@ import torch
 
 from impasto.errors import OptionError
 
-from impasto.features import VGGFeatures
-from impasto.layers import layer_names
+from impasto.net.features import VGGFeatures
+from impasto.config.layers import layer_names
 
 
 def test_network_is_cut_after_the_deepest_layer(vgg19_weights):

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from impasto.errors import OptionError
-from impasto.flow import optical_flow, reliable, temporal_difference, warp
-from impasto.samples import sample_clip
+from impasto.imaging.flow import optical_flow, reliable, temporal_difference, warp
+from impasto.imaging.samples import sample_clip
 
 
 def constant_flow(height, width, dx, dy):

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from impasto.errors import ImageInputError, OutputError
-from impasto.images import fit_long_side, image_to_tensor, load_image, open_image, save_image, tensor_to_image
+from impasto.imaging.images import fit_long_side, image_to_tensor, load_image, open_image, save_image, tensor_to_image
 
 
 def test_exif_orientation_is_applied(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
 from impasto.errors import OptionError
-from impasto.layers import (canonical_layer, conv_layer_names, deepest_layer, keras_name, layer_names,
+from impasto.config.layers import (canonical_layer, conv_layer_names, deepest_layer, keras_name, layer_names,
                             parse_weighted_layers)
 
 

@@ -1,8 +1,8 @@
 import torch
 
-from impasto.layers import INPUT_LAYER
-from impasto.losses import (ContentLoss, GramStatistic, MeanCovarianceStatistic, StyleLoss, TotalVariationLoss,
-                            blend_targets, content_loss, gram_matrix, style_loss, total_loss, tv_loss)
+from impasto.config.layers import INPUT_LAYER
+from impasto.loss.statistics import GramStatistic, MeanCovarianceStatistic, blend_targets, gram_matrix, style_loss
+from impasto.loss.terms import ContentLoss, StyleLoss, TotalVariationLoss, content_loss, total_loss, tv_loss
 
 # One 2-channel 2x2 activation, values chosen to keep hand arithmetic easy.
 X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [-1.0, 2.0]]]])
@@ -164,8 +164,8 @@ def test_unnormalized_gram_targets_do_not_depend_on_the_style_images_size():
 
 
 def test_temporal_loss_by_hand_in_rgb_units_whatever_the_network():
-    from impasto.losses import TemporalLoss
-    from impasto.weights import CAFFE, TORCHVISION
+    from impasto.loss.terms import TemporalLoss
+    from impasto.net.weights import CAFFE, TORCHVISION
 
     target = torch.zeros(1, 3, 2, 2)
     image = torch.zeros(1, 3, 2, 2)

@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from impasto.errors import OptionError
-from impasto.features import VGGFeatures
-from impasto.losses import ContentLoss, TotalVariationLoss
-from impasto.objective import NamedTerm, Objective
+from impasto.net.features import VGGFeatures
+from impasto.loss.terms import ContentLoss, TotalVariationLoss
+from impasto.loss.objective import NamedTerm, Objective
 
 
 class CountingNetwork(VGGFeatures):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from impasto.errors import NumericalError
-from impasto.optimizers import adam, lbfgs
-from impasto.weights import CAFFE
+from impasto.engine.optimizers import adam, lbfgs
+from impasto.net.weights import CAFFE
 
 TARGET = torch.full((1, 3, 4, 4), 0.25)
 

@@ -1,6 +1,6 @@
 import torch
 
-from impasto.palette import ColorStatistics, blend_color_statistics, color_statistics, match_colors
+from impasto.imaging.palette import ColorStatistics, blend_color_statistics, color_statistics, match_colors
 
 
 def _image(seed: int, mean, scale) -> torch.Tensor:

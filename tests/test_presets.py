@@ -1,9 +1,9 @@
 import pytest
 
 from impasto.errors import OptionError
-from impasto.options import resolve_options
-from impasto.presets import PRESETS
-from impasto.schedule import plan_stages
+from impasto.config.options import resolve_options
+from impasto.config.presets import PRESETS
+from impasto.engine.schedule import plan_stages
 
 
 def test_d2l_is_seed_000():
@@ -136,8 +136,8 @@ def test_d2l_pytorch_extraction_loop_stores_relu_outputs(vgg19_weights):
     import torch
     from torch import nn
 
-    from impasto.features import VGGFeatures
-    from impasto.layers import CONVS_PER_BLOCK, conv_layer_names
+    from impasto.net.features import VGGFeatures
+    from impasto.config.layers import CONVS_PER_BLOCK, conv_layer_names
 
     layers, names = [], iter(conv_layer_names("vgg19"))
     for count in CONVS_PER_BLOCK["vgg19"]:
@@ -177,13 +177,13 @@ def test_keras_blog_style_constant_init_and_restarts():
     import torch
 
     from impasto.engine import Stylizer
-    from impasto.features import VGGFeatures
-    from impasto.images import image_to_tensor
-    from impasto.losses import gram_matrix
-    from impasto.weights import CAFFE, VGGWeights
+    from impasto.net.features import VGGFeatures
+    from impasto.imaging.images import image_to_tensor
+    from impasto.loss.statistics import gram_matrix
+    from impasto.net.weights import CAFFE, VGGWeights
     from tests.conftest import gradient_image, stripes_image
     from tests.test_weights import random_convs
-    from impasto.layers import conv_layer_names
+    from impasto.config.layers import conv_layer_names
 
     convs = {name: (torch.from_numpy(w), torch.from_numpy(b))
              for name, (w, b) in zip(conv_layer_names("vgg16"), random_convs("vgg16"))}

@@ -1,7 +1,7 @@
 from PIL import Image, ImageDraw
 
-from impasto.images import image_to_tensor
-from impasto.quality import QualityJudge, edge_map
+from impasto.imaging.images import image_to_tensor
+from impasto.reports.quality import QualityJudge, edge_map
 from tests.conftest import gradient_image, stripes_image
 
 

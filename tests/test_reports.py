@@ -3,7 +3,7 @@ import json
 
 from PIL import Image
 
-from impasto.reports import history_fields, loss_terms, plot_losses, side_by_side, write_history
+from impasto.reports.plots import history_fields, loss_terms, plot_losses, side_by_side, write_history
 
 HISTORY = [
     {"step": i + 1, "stage": 1 + (i >= 3), "height": 10, "width": 20, "iteration": i + 1, "content": 1.0 + i,

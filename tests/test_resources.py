@@ -1,6 +1,6 @@
 import torch
 
-from impasto.resources import FIXED_BYTES, available_bytes, estimate_bytes
+from impasto.engine.device import FIXED_BYTES, available_bytes, estimate_bytes
 
 
 def test_estimate_covers_the_measured_peaks():

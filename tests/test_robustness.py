@@ -344,7 +344,7 @@ def test_odd_inputs_still_paint(files, name, writer, size, fragment):
 def test_unreadable_file_is_one_line(files, monkeypatch):
     """Permission bits do not stop root, so the refusal is simulated where Pillow opens the file."""
     from impasto.errors import ImageInputError
-    from impasto.images import load_image
+    from impasto.imaging.images import load_image
 
     def refuse(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied")
@@ -417,7 +417,7 @@ def test_an_interrupt_that_passed_through_exec_still_ends_in_130(files):
                                            ("max_input_pixels", 2**80), ("style_octaves", 0)])
 def test_the_python_api_checks_the_same_ranges(option, value):
     from impasto.errors import OptionError
-    from impasto.options import resolve_options
+    from impasto.config.options import resolve_options
 
     with pytest.raises(OptionError, match=f"{option} must be an integer from"):
         resolve_options(**{option: value, **({"scales": 2} if option == "iterations" else {})})

@@ -1,5 +1,5 @@
-from impasto.options import resolve_options
-from impasto.schedule import learning_rate, plan_stages, stage_long_sides
+from impasto.config.options import resolve_options
+from impasto.engine.schedule import learning_rate, plan_stages, stage_long_sides
 
 
 def test_long_sides_are_geometric():

@@ -8,10 +8,10 @@ from PIL import Image
 
 from impasto import Stylizer, stylize
 from impasto.errors import OptionError, ResourceError
-from impasto.images import image_to_tensor
-from impasto.options import resolve_options
-from impasto.resources import BYTES_PER_PIXEL, FIXED_BYTES
-from impasto.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, TILED_OVERHEAD_BYTES, Box, axis_spans, blend_into,
+from impasto.imaging.images import image_to_tensor
+from impasto.config.options import resolve_options
+from impasto.engine.device import BYTES_PER_PIXEL, FIXED_BYTES
+from impasto.engine.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, TILED_OVERHEAD_BYTES, Box, axis_spans, blend_into,
                            blend_weights, plan_tiling, tile_boxes, tiled_bytes)
 from tests.conftest import gradient_image, stripes_image
 
@@ -77,7 +77,7 @@ def test_a_tile_blends_linearly_across_its_overlap():
 
 
 def _available(monkeypatch, size):
-    monkeypatch.setattr("impasto.tiles.available_bytes", lambda device: size)
+    monkeypatch.setattr("impasto.engine.tiles.available_bytes", lambda device: size)
 
 
 def test_a_run_that_fits_is_painted_whole(monkeypatch):
@@ -212,7 +212,7 @@ def test_an_interrupt_in_a_tiled_scale_saves_the_tiles_done_over_the_warm_start(
 
 
 def test_the_cli_says_it_tiles_and_shows_tiles_in_the_progress(tmp_path, content_path, style_path, capsys):
-    from impasto.cli import main
+    from impasto.cli.main import main
 
     code = main([str(content_path), str(style_path), "-o", str(tmp_path / "out.png"), "--size", "200",
                  "--scales", "1", "--iterations", "2", "--tile", "128", "--tile-overlap", "8"])

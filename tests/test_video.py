@@ -6,12 +6,12 @@ import pytest
 from PIL import Image
 
 from impasto import Interrupted
-from impasto.cli import main
+from impasto.cli.main import main
 from impasto.errors import ImageInputError, OptionError, OutputError
-from impasto.flow import temporal_difference
-from impasto.samples import sample_clip
-from impasto.video import stylize_video, work_folder
-from impasto.video_io import open_clip, write_clip
+from impasto.imaging.flow import temporal_difference
+from impasto.imaging.samples import sample_clip
+from impasto.apps.video import stylize_video, work_folder
+from impasto.imaging.video_io import open_clip, write_clip
 
 # Tiny and quick: 96 px frames, one short scale for the first frame, a few iterations after it.
 FAST = dict(size=96, scales=1, iterations=12, frame_iterations=4, seed=0)

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from impasto.errors import ImageInputError, OptionError
-from impasto.web import client_message, parse_blend, status_text
+from impasto.apps.web import client_message, parse_blend, status_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,8 +139,8 @@ def test_the_page_paints_previews_stops_and_downloads(server, browser, tmp_path)
     result = Image.open(saved)
     assert max(result.size) == 128 and "impasto" in result.info  # the CLI's metadata rides along
 
-    from impasto.quality import QualityJudge
-    from impasto.samples import sample_painting, sample_photo
+    from impasto.reports.quality import QualityJudge
+    from impasto.imaging.samples import sample_painting, sample_photo
 
     photo = sample_photo()
     judge = QualityJudge(photo, [sample_painting()])
@@ -218,7 +218,7 @@ def test_client_message_names_uploads_by_their_own_name():
 
 def test_status_text_before_and_during_a_run():
     from impasto.engine import Progress
-    from impasto.schedule import Stage
+    from impasto.engine.schedule import Stage
 
     assert "Starting" in status_text(None)
     progress = Progress(Stage(1, (96, 128), 30, 0), 3, 12, 42, 90, {"content": 0.5, "style": 1.25}, 1.75, 0.1,
@@ -228,8 +228,8 @@ def test_status_text_before_and_during_a_run():
 
 
 def test_a_job_with_two_paintings_and_their_masks_then_its_files_are_gone(tmp_path, vgg19_weights):
-    from impasto.features import VGGFeatures
-    from impasto.web import Painter
+    from impasto.net.features import VGGFeatures
+    from impasto.apps.web import Painter
     from tests.conftest import gradient_image, stripes_image
 
     photo, first, second = tmp_path / "photo.png", tmp_path / "a.png", tmp_path / "b.png"

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from impasto.errors import WeightsError
-from impasto.features import VGGFeatures
-from impasto.layers import BLOCK_CHANNELS, CONVS_PER_BLOCK, conv_layer_names
-from impasto.weights import CAFFE, TORCHVISION, load_weights
+from impasto.net.features import VGGFeatures
+from impasto.config.layers import BLOCK_CHANNELS, CONVS_PER_BLOCK, conv_layer_names
+from impasto.net.weights import CAFFE, TORCHVISION, load_weights
 
 
 def random_convs(model: str, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,361 @@
+"""``impasto video``: a clip repainted frame by frame without flicker (Ruder, Dosovitskiy and Brox 2016).
+
+The first frame is painted as a still, with the whole coarse-to-fine recipe. Every later frame starts from
+the previous painted frame warped along the optical flow (``impasto.flow``) and is optimised at the output
+size only, for a few iterations (the style matched at that size only: the large strokes come with the
+warped frame), with one more named loss term, ``temporal``: the squared distance to that warped frame where
+the flow is reliable (forward-backward consistent, off motion boundaries, and the previous input frame
+warped along it looking like this one); elsewhere the frame starts from its photo in the painted colours. The strokes
+then move with the picture instead of being drawn anew each frame. The painting's style weight (with the
+first frame's style balance) is fixed for the whole clip, so the strength of the style does not flicker.
+
+Each finished frame is written at once, as a PNG, into a work folder beside the output
+(``OUTPUT.frames``); the video is encoded from them at the end, and also when the run is interrupted (a
+playable clip of the frames done). ``--resume`` continues from the frames in the work folder; a finished
+video removes it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from ..engine import Stylizer, load_network
+from ..errors import ImpastoError, Interrupted, OptionError, OutputError, display_path
+from ..net.features import VGGFeatures
+from ..files import atomic_write, check_writable, path_kind
+from ..imaging.flow import FLOW_METHODS, optical_flow, reliable, warp
+from ..imaging.images import ImageLike, fit_long_side, image_to_tensor, load_image, tensor_to_image
+from ..loss.terms import TemporalLoss
+from ..loss.objective import NamedTerm
+from ..config.options import Options, check_int, check_number, resolve_options
+from ..imaging.palette import color_statistics, match_colors
+from ..config.presets import DEFAULT_PRESET
+from ..imaging.video_io import Clip, open_clip, output_kind, write_clip
+
+# Measured on benchmarks/video.py's clips at 512 px (benchmarks/RESULTS.md): a weight at which the temporal
+# term holds the reliable pixels without freezing the strokes where the picture changes.
+DEFAULT_TEMPORAL_WEIGHT = 1000.0
+# Iterations of a frame after the first, at the output size, matching the style at that size only (the large
+# strokes come with the warped frame, so no half-size octave): a few are enough, a third of a still's time
+# (measured at 512 px: 4.7 s against 15.8 s for the first frame; 10 iterations with the octave took 8.8 s
+# and flickered more, 2.80 against 2.33).
+DEFAULT_FRAME_ITERATIONS = 6
+SETTINGS_FILE = "impasto-video.json"
+
+
+@dataclass
+class FrameProgress:
+    """What the callback gets after every frame."""
+
+    frame: int  # 1-based
+    frames: int
+    seconds: float  # this frame's
+    elapsed: float  # the run's (this session's, when resumed)
+    done_before: int  # frames found finished when the run started (resume)
+
+    @property
+    def eta(self) -> float:
+        painted = self.frame - self.done_before
+        return self.elapsed / painted * (self.frames - self.frame) if painted else float("inf")
+
+
+@dataclass
+class VideoResult:
+    output: Path
+    frames: int
+    painted: int  # frames painted in this run (the others were resumed)
+    seconds_per_frame: list[float]
+
+
+def work_folder(output: Path) -> Path:
+    """Where the finished frames wait: the output folder itself, or ``OUTPUT.frames`` beside a file."""
+    return output if output_kind(output) == "folder" else output.with_name(output.name + ".frames")
+
+
+def frame_shape(clip: Clip, size: int) -> tuple[int, int]:
+    """(height, width) of the painted frames: long side ``size``, both even (H.264 and VP9 need it)."""
+    height, width = fit_long_side(clip.size[0], clip.size[1], size)
+    return max(2, height - height % 2), max(2, width - width % 2)
+
+
+def stylize_video(
+    input: str | os.PathLike,
+    style: ImageLike | Sequence[ImageLike],
+    output: str | os.PathLike,
+    *,
+    preset: str = DEFAULT_PRESET,
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
+    frame_iterations: int = DEFAULT_FRAME_ITERATIONS,
+    flow: str = "dis",
+    independent: bool = False,
+    resume: bool = False,
+    max_frames: Optional[int] = None,
+    keep_frames: bool = False,
+    network: Optional[VGGFeatures] = None,
+    callback: Optional[Callable[[FrameProgress], None]] = None,
+    **options,
+) -> VideoResult:
+    """Repaint the clip ``input`` (a video file or a folder of numbered frames) in ``style`` into ``output``
+    (.mp4, .mov, .mkv, .webm, .gif, or a folder for PNG frames), keeping its frame rate and sound.
+
+    ``options`` are a still's (``size``, ``style_weight``, ``preserve_colors``, ``style_blend``...).
+    ``temporal_weight`` holds each frame to the previous one warped along the ``flow`` ("dis" or
+    "farneback"); ``independent`` paints every frame as a still of its own instead (it flickers: for
+    comparison). On KeyboardInterrupt the frames done so far are encoded into ``output`` and ``Interrupted``
+    is raised; ``resume`` continues an interrupted run from its work folder.
+    """
+    if flow not in FLOW_METHODS:
+        raise OptionError(f"flow must be one of {', '.join(FLOW_METHODS)}, got {flow!r}")
+    check_number("temporal_weight", temporal_weight)
+    check_int("frame_iterations", frame_iterations)
+    if max_frames is not None:
+        check_int("max_frames", max_frames)
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    still = resolve_options(preset, **options)
+    output = Path(output)
+    kind = output_kind(output)
+    clip = open_clip(input)
+    if kind == "folder":
+        exists = path_kind(output, "output folder", OutputError)
+        if exists == "file":
+            raise OutputError(f"output {display_path(output)} is a file; give a folder, or a video file name")
+        # An existing folder must take files; a new one is made where its parent must take it.
+        check_writable(output / "frame_000001.png" if exists == "dir" else output, (input, *styles), "output")
+    else:
+        check_writable(output, (input, *styles), "output video")
+    style_images = [load_image(image, f"style image {index}") for index, image in enumerate(styles, start=1)]
+    shape = frame_shape(clip, still.size)
+    total = min(clip.frames, max_frames) if max_frames else clip.frames
+    folder = work_folder(output)
+    settings = {"input": str(Path(input).resolve()), "styles": [_describe(image) for image in styles],
+                "preset": preset, "options": still.to_dict(), "temporal_weight": temporal_weight,
+                "frame_iterations": frame_iterations, "flow": flow, "independent": independent,
+                "shape": list(shape)}
+    done, style_weight = _prepare_folder(folder, settings, resume)
+
+    network = network if network is not None else load_network(still.weights, still.model)
+    style_cache: OrderedDict = OrderedDict()
+    seed = still.seed if still.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
+    previous: Optional[tuple[Image.Image, torch.Tensor]] = None  # (input frame, painted frame)
+    if done:
+        # Resuming: the last painted frame and its input frame are where the next frame starts from.
+        last_input = next(clip.read(done - 1))
+        last_painted = image_to_tensor(Image.open(folder / _frame_name(done)).convert("RGB"))
+        previous = (last_input.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), last_painted)
+    seconds: list[float] = []
+    start = time.perf_counter()
+    try:
+        for index, frame in enumerate(clip.read(done), start=done):
+            if index >= total:
+                break
+            began = time.perf_counter()
+            content = frame.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+            if previous is None or independent:
+                stylizer = Stylizer(content, style_images, replace(still, seed=seed), network=network,
+                                    style_cache=style_cache)
+            else:
+                stylizer = _warm_stylizer(content, style_images, still, previous, style_weight, temporal_weight,
+                                          frame_iterations, flow, seed, network, style_cache)
+            painted = stylizer.run()
+            if style_weight is None:
+                # The first frame's style weight, balance included, for every frame after it.
+                style_weight = stylizer.style_weight
+                _write_settings(folder, {**settings, "style_weight_used": style_weight})
+            _save_frame(painted, folder, index + 1)
+            previous = (content, image_to_tensor(painted))
+            seconds.append(time.perf_counter() - began)
+            if callback is not None:
+                callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, done))
+    except KeyboardInterrupt:
+        finished = _count_frames(folder)
+        saved = []
+        if finished and kind != "folder":
+            saved.append(write_clip(output, _frames(folder, finished), clip.fps, clip))
+        elif finished:
+            saved.append(folder)
+        last = Image.open(folder / _frame_name(finished)).convert("RGB") if finished else None
+        raise Interrupted(last, saved) from None
+    finished = _count_frames(folder)
+    if kind != "folder":
+        write_clip(output, _frames(folder, finished), clip.fps, clip)
+        if not keep_frames:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        (folder / SETTINGS_FILE).unlink(missing_ok=True)
+    return VideoResult(output, finished, len(seconds), seconds)
+
+
+def _warm_stylizer(content: Image.Image, styles: list[Image.Image], still: Options,
+                   previous: tuple[Image.Image, torch.Tensor], style_weight: float, temporal_weight: float,
+                   iterations: int, method: str, seed: int, network: VGGFeatures, style_cache) -> Stylizer:
+    """A frame after the first: one scale at the output size, from the previous painted frame warped along
+    the flow, with the temporal term where the flow is reliable."""
+    previous_input, previous_painted = previous
+    backward = optical_flow(content, previous_input, method)  # frame t -> t-1: where each pixel came from
+    forward = optical_flow(previous_input, content, method)
+    warped = warp(previous_painted, backward).clamp(0, 1)
+    mask = reliable(backward, forward, content, previous_input)
+    # Where the flow is not reliable (what a moving object uncovers, what it drags along) the warped frame
+    # holds paint from somewhere else: start there from this frame's photo in the painted frames' colours.
+    photo = match_colors(image_to_tensor(content), color_statistics(previous_painted)).clamp(0, 1)
+    start = mask * warped + (1 - mask) * photo
+    options = replace(still, stage_shapes=[(content.height, content.width)], iterations=[iterations],
+                      lr_decay_every=[still.lr_decay_every[-1]], optimizer=still.stage_optimizers()[-1],
+                      init="content", init_palette="content", style_balance=0.0, style_weight=style_weight,
+                      style_octaves=1,
+                      seed=seed, tile=None).validate()
+
+    def temporal(stage, box) -> list[NamedTerm]:
+        if not temporal_weight:
+            return []
+        return [NamedTerm("temporal", TemporalLoss(box.crop(warped), box.crop(mask), temporal_weight,
+                                                   network.normalization))]
+
+    return Stylizer(content, styles, options, network=network, init_image=tensor_to_image(start),
+                    style_cache=style_cache, extra_terms=temporal)
+
+
+def _describe(image: ImageLike) -> str:
+    return str(Path(image).resolve()) if isinstance(image, (str, os.PathLike)) else "in memory"
+
+
+def _frame_name(number: int) -> str:
+    return f"frame_{number:06d}.png"
+
+
+def _save_frame(image: Image.Image, folder: Path, number: int) -> None:
+    atomic_write(folder / _frame_name(number), lambda file: image.save(file, format="PNG"))
+
+
+def _count_frames(folder: Path) -> int:
+    """Finished frames: frame_000001.png, frame_000002.png... without a gap."""
+    count = 0
+    while (folder / _frame_name(count + 1)).exists():
+        count += 1
+    return count
+
+
+def _frames(folder: Path, count: int):
+    for number in range(1, count + 1):
+        with Image.open(folder / _frame_name(number)) as image:
+            yield image.convert("RGB")
+
+
+def _write_settings(folder: Path, settings: dict) -> None:
+    text = json.dumps(settings, indent=1, default=str)
+    atomic_write(folder / SETTINGS_FILE, lambda file: file.write(text.encode()))
+
+
+def _prepare_folder(folder: Path, settings: dict, resume: bool) -> tuple[int, Optional[float]]:
+    """Make the work folder, or check the one an earlier run left: (frames done, its style weight). With
+    ``resume`` and nothing to resume, the clip starts from its first frame."""
+    kind_now = path_kind(folder, "work folder", OutputError)
+    if kind_now == "file":
+        raise OutputError(f"work folder {display_path(folder)} is a file; move it away")
+    done = _count_frames(folder) if kind_now == "dir" else 0
+    saved_file = folder / SETTINGS_FILE
+    if done and not saved_file.exists():
+        raise OutputError(f"{display_path(folder)} already holds {done} frame(s) that no unfinished run left "
+                          f"(a finished clip?): choose another output, or empty it")
+    if done:
+        if not resume:
+            raise OutputError(f"{done} painted frame(s) from an earlier run are in {display_path(folder)}: "
+                              f"add --resume to continue them, or delete that folder to start again")
+        try:
+            saved = json.loads(saved_file.read_text())
+        except (OSError, ValueError):
+            raise OutputError(f"cannot resume: {display_path(saved_file)} is damaged") from None
+        differs = sorted(key for key in settings if saved.get(key) != json.loads(json.dumps(settings[key],
+                                                                                         default=str)))
+        if differs:
+            raise OptionError(f"cannot resume: the frames in {display_path(folder)} were made with other "
+                              f"settings ({', '.join(differs)} differ)")
+        return done, saved.get("style_weight_used")
+    folder.mkdir(exist_ok=True)
+    _write_settings(folder, settings)
+    return 0, None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``impasto video INPUT STYLE [STYLE ...] -o OUTPUT [options]``."""
+    from dataclasses import fields
+
+    from ..cli.main import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, _number, _ranged, add_run_options
+    from ..config.limits import range_text
+
+    parser = OneLineParser(
+        prog="impasto video",
+        description="Repaint a clip in the style of one or more paintings, frame by frame, each frame held to the "
+                    "previous one along the optical flow so that it does not flicker.")
+    parser.add_argument("input", metavar="INPUT", help="a video file (MP4, MOV, WebM, GIF...) or a folder of "
+                                                       "numbered frames")
+    parser.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images (paintings)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="result: .mp4/.mov/.mkv (H.264), .webm (VP9), .gif, or a folder for PNG frames")
+    video = parser.add_argument_group("video")
+    video.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
+                       help=f"how strongly each frame is held to the previous one where the flow is reliable "
+                            f"(default {DEFAULT_TEMPORAL_WEIGHT:g}; 0: warm start only)")
+    video.add_argument("--frame-iterations", type=_ranged("frame_iterations"), default=DEFAULT_FRAME_ITERATIONS,
+                       help=f"iterations of each frame after the first (default {DEFAULT_FRAME_ITERATIONS}; "
+                            f"{range_text('frame_iterations')})")
+    video.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow: dis (default) or farneback")
+    video.add_argument("--independent", action="store_true",
+                       help="paint every frame as a still of its own (flickers; for comparison)")
+    video.add_argument("--max-frames", type=_ranged("max_frames"), metavar="N", help="paint only the first N frames")
+    video.add_argument("--resume", action="store_true", help="continue an interrupted run from its work folder")
+    video.add_argument("--keep-frames", action="store_true",
+                       help="keep the painted frames (OUTPUT.frames) after the video is written")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_run_options(parser)
+    args = parser.parse_args(argv)
+    if args.style_masks:
+        parser.error("style masks are drawn for one picture: they cannot be given for a clip")
+    options = {item.name: getattr(args, item.name) for item in fields(Options)
+               if item.name != "preset" and getattr(args, item.name, None) is not None}
+
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(update: FrameProgress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=update.frames, initial=update.done_before, unit="frame", file=sys.stderr,
+                       disable=True if args.quiet else None, dynamic_ncols=True)
+        bar.update(update.frame - bar.n)
+        bar.set_postfix_str(f"{update.seconds:.1f} s/frame", refresh=False)
+
+    try:
+        result = stylize_video(args.input, args.styles, args.output, preset=args.preset,
+                               temporal_weight=args.temporal_weight, frame_iterations=args.frame_iterations,
+                               flow=args.flow, independent=args.independent, resume=args.resume,
+                               max_frames=args.max_frames, keep_frames=args.keep_frames, callback=progress,
+                               **options)
+    except Interrupted as interrupted:
+        if bar is not None:
+            bar.close()
+        where = ", ".join(display_path(path) for path in interrupted.saved) or "nowhere (no frame was finished)"
+        print(f"impasto video: interrupted; the frames done so far are in {where} (add --resume to continue)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ImpastoError as error:
+        if bar is not None:
+            bar.close()
+        print(f"impasto video: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if bar is not None:
+        bar.close()
+    if not args.quiet:
+        print(f"impasto video: wrote {display_path(result.output)} ({result.frames} frames)", file=sys.stderr)
+    return 0

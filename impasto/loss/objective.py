@@ -1,0 +1,60 @@
+"""The quantity one scale minimizes: named loss terms over one image, each activation computed once.
+
+An ``Objective`` is an open set of named terms (``content``, ``style``, ``tv``, and whatever a later feature
+adds: a masked style, a temporal term). Everything downstream (history, progress bar, plot, the Python API)
+iterates over the names it returns, so a new term is one addition here, where it is built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import OptionError
+from ..net.features import VGGFeatures
+from .terms import LossTerm
+
+
+@dataclass(frozen=True)
+class NamedTerm:
+    """A loss term under a name; it sees the image average-pooled by ``downsample`` (1: as it is)."""
+
+    name: str
+    loss: LossTerm
+    downsample: int = 1
+
+
+class Objective:
+    """Evaluates named terms on an RGB image: one network pass per view (full size, half size...).
+
+    Terms that share a name add up (the style matched at several sizes is one ``style`` term).
+    """
+
+    def __init__(self, network: VGGFeatures, terms: Sequence[NamedTerm], pooling: Optional[str] = None):
+        if not terms:
+            raise OptionError("every loss weight is zero: there is nothing to optimize")
+        self.network = network
+        self.terms = list(terms)
+        self.pooling = pooling
+        self.names = tuple(dict.fromkeys(term.name for term in self.terms))
+        self._views: dict[int, tuple[tuple[str, ...], list[NamedTerm]]] = {}
+        for term in self.terms:
+            layers, group = self._views.get(term.downsample, ((), []))
+            self._views[term.downsample] = (tuple(dict.fromkeys(layers + tuple(term.loss.layers))), group + [term])
+
+    def __call__(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+        values: dict[str, torch.Tensor] = {}
+        for factor, (layers, group) in self._views.items():
+            view = rgb if factor == 1 else F.avg_pool2d(rgb, factor)
+            features = self.network(view, layers, self.pooling)
+            for term in group:
+                value = term.loss(features)
+                values[term.name] = values[term.name] + value if term.name in values else value
+        return {name: values[name] for name in self.names}
+
+
+def scalars(terms: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """The terms as plain numbers, for logs and callbacks."""
+    return {name: value.item() for name, value in terms.items()}

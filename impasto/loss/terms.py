@@ -1,0 +1,124 @@
+"""Loss terms of Gatys-style transfer: content, style, total variation, temporal.
+
+Each term reads named activations (or the network's preprocessed input, ``INPUT_LAYER``) and returns a
+weighted scalar; ``impasto.loss.objective`` names and sums them. A style term compares a statistic of
+``impasto.loss.statistics``. The content and TV conventions follow the seed recipes:
+
+* D2L: content = mean squared difference; TV = 0.5 * (mean |dy| + mean |dx|).
+* Gatys / Keras blog: content = sum of squares; TV = sum((dx^2 + dy^2)^beta).
+* ``relative`` (impasto's default): content ||F - P||^2 / ||P||^2.
+
+All functions take activations of shape (1, C, H, W).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Protocol, Sequence
+
+import torch
+
+from ..config.layers import INPUT_LAYER
+from .statistics import StyleStatistic, Target
+
+def content_loss(current: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    squared = (current - target).square()
+    if reduction == "relative":
+        return squared.sum() / target.square().sum().clamp_min(1e-12)
+    return squared.mean() if reduction == "mean" else squared.sum()
+
+
+def tv_loss(image: torch.Tensor, kind: str = "d2l", beta: float = 1.25) -> torch.Tensor:
+    """Total variation: D2L's mean absolute difference, or the Keras blog's sum((dx^2 + dy^2)^beta)."""
+    if kind == "d2l":
+        dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).abs().mean()
+        dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).abs().mean()
+        return 0.5 * (dy + dx)
+    corner = image[:, :, :-1, :-1]
+    dy = image[:, :, 1:, :-1] - corner
+    dx = image[:, :, :-1, 1:] - corner
+    # A tiny epsilon keeps the gradient of x^beta finite where the image is locally flat.
+    return (dx.square() + dy.square() + 1e-8).pow(beta).sum()
+
+
+
+
+# -- loss terms ---------------------------------------------------------------------------------------------
+
+Features = Mapping[str, torch.Tensor]
+WeightedLayers = Sequence[tuple[str, float]]
+
+
+class LossTerm(Protocol):
+    """One weighted term of the objective: reads the activations of ``layers`` and returns a scalar."""
+
+    layers: tuple[str, ...]
+
+    def __call__(self, features: Features) -> torch.Tensor: ...
+
+
+class ContentLoss:
+    """``weight`` times the per-layer-weighted distance of activations to the content image's."""
+
+    def __init__(self, targets: Mapping[str, torch.Tensor], layers: WeightedLayers, weight: float,
+                 reduction: str = "mean"):
+        self.targets, self.weighted_layers, self.weight, self.reduction = targets, list(layers), weight, reduction
+        self.layers = tuple(name for name, _ in self.weighted_layers)
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * sum(layer_weight * content_loss(features[name], self.targets[name], self.reduction)
+                                 for name, layer_weight in self.weighted_layers)
+
+
+class StyleLoss:
+    """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets.
+
+    With ``masks`` (a mask per layer, at that layer's resolution) only the masked region is compared: one
+    such term per region paints each region in its own style.
+    """
+
+    def __init__(self, statistic: StyleStatistic, targets: Mapping[str, Target], layers: WeightedLayers,
+                 weight: float, masks: Mapping[str, torch.Tensor] | None = None):
+        self.statistic, self.targets, self.weighted_layers, self.weight = statistic, targets, list(layers), weight
+        self.masks = masks or {}
+        self.layers = tuple(name for name, _ in self.weighted_layers)
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * sum(
+            layer_weight * self.statistic.distance(features[name], self.targets[name], self.masks.get(name))
+            for name, layer_weight in self.weighted_layers)
+
+
+class TotalVariationLoss:
+    """``weight`` times the total variation of the image the network sees (its preprocessed input)."""
+
+    layers = (INPUT_LAYER,)
+
+    def __init__(self, weight: float, kind: str = "d2l", beta: float = 1.25):
+        self.weight, self.kind, self.beta = weight, kind, beta
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        return self.weight * tv_loss(features[INPUT_LAYER], self.kind, self.beta)
+
+
+class TemporalLoss:
+    """``weight`` times the mean over pixels and channels of mask * (image - target)^2, in 0..1 RGB units
+    (Ruder et al. 2016, eq. 5: the stylised frame held to the previous one warped along the flow, where
+    ``mask`` says the flow is reliable). It reads the network's preprocessed input, so its target is kept
+    in those units and the difference is brought back to RGB units channel by channel.
+    """
+
+    layers = (INPUT_LAYER,)
+
+    def __init__(self, target_rgb: torch.Tensor, mask: torch.Tensor, weight: float, normalization):
+        self.target = normalization.preprocess(target_rgb).detach()
+        units = torch.tensor(normalization.std, dtype=self.target.dtype) / normalization.scale
+        self.units = units.view(1, 3, 1, 1).to(self.target.device)  # one RGB unit per input unit, per channel
+        self.mask, self.weight = mask.to(self.target.device, self.target.dtype), weight
+
+    def __call__(self, features: Features) -> torch.Tensor:
+        difference = (features[INPUT_LAYER] - self.target) * self.units
+        return self.weight * (self.mask * difference.square()).mean()
+
+
+def total_loss(terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The quantity minimized: the sum of the named terms."""
+    return sum(terms.values())

@@ -1,0 +1,102 @@
+"""The feature extractor: a VGG stack that returns named activations, computed once per image.
+
+A ``VGGFeatures`` is loaded once and can serve many runs (a web page, a batch, the tiles of one print): each
+call names the layers it wants, and the stack runs only as deep as the deepest of them. One forward pass
+yields every activation the losses of a step need (content, style and the preprocessed input for the TV
+term).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import OptionError
+from ..config.choices import POOLINGS
+from ..config.layers import INPUT_LAYER, deepest_layer, layer_names
+from .weights import VGGWeights
+
+
+
+class VGGFeatures(nn.Module):
+    """Maps RGB images in 0..1 to ``{layer name: activation}``.
+
+    ``layers`` are the layers asked for when a call names none, and the stack is cut after the deepest of
+    them (``None``: the whole stack, for a network shared by runs with different layers). ``pooling`` is the
+    default pooling; pooling has no weights, so a call may ask for the other kind.
+    """
+
+    def __init__(self, weights: VGGWeights, layers: Optional[Iterable[str]] = None, pooling: str = "max"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise OptionError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        self.model = weights.model
+        self.normalization = weights.normalization
+        self.source = weights.source
+        self.pooling = pooling
+        every_layer = layer_names(self.model)
+        self.layers = tuple(dict.fromkeys(layers)) if layers is not None else every_layer
+        self.names = every_layer[: deepest_layer(self.layers, self.model) + 1]
+        self.convs = nn.ModuleDict()
+        for name in self.names:
+            if name.startswith("conv"):
+                weight, bias = weights.convs[name]
+                # skip_init: no random initialization, which would draw on (and change) the global generator.
+                conv = nn.utils.skip_init(nn.Conv2d, weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
+                conv.weight.data.copy_(weight)
+                conv.bias.data.copy_(bias)
+                self.convs[name] = conv
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, rgb: torch.Tensor, layers: Optional[Iterable[str]] = None,
+                pooling: Optional[str] = None) -> dict[str, torch.Tensor]:
+        wanted = set(self.layers if layers is None else layers)
+        last = deepest_layer(wanted, self.model)
+        if last >= len(self.names):
+            raise OptionError(f"this network was cut after {self.names[-1]}; {layer_names(self.model)[last]} "
+                              f"is deeper (load it without a layer list to share it between runs)")
+        pool = F.avg_pool2d if (pooling or self.pooling) == "avg" else F.max_pool2d
+        x = self.normalization.preprocess(rgb)
+        # channels_last makes the CPU convolutions ~20% faster (measured; see benchmarks/RESULTS.md).
+        x = x.contiguous(memory_format=torch.channels_last)
+        features: dict[str, torch.Tensor] = {}
+        if INPUT_LAYER in wanted:
+            features[INPUT_LAYER] = x
+        for name in self.names[: last + 1]:
+            if name.startswith("conv"):
+                x = self.convs[name](x)
+            elif name.startswith("relu"):
+                # Not in-place: a requested conv output must survive the ReLU that follows it.
+                x = F.relu(x)
+            else:
+                x = pool(x, 2, 2)
+            if name in wanted:
+                features[name] = x
+        return features
+
+    @torch.no_grad()
+    def propagate_mask(self, mask: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        """A region mask (1, 1, H, W) in 0..1 brought to the resolution of each of ``layers``.
+
+        It goes through the stack the way the image does, as pystiche guides its losses: a 3x3 convolution
+        sees the share of its window that lies in the region (a 3x3 mean), a ReLU changes nothing, and a
+        2x2 pooling keeps the share of its window in the region (for max pooling too, where any pixel of
+        the window may win). Unlike nearest-neighbour sampling, borders stay soft where a deep unit's
+        receptive field straddles two regions.
+        """
+        wanted = set(layers)
+        last = deepest_layer(wanted, self.model)
+        masks: dict[str, torch.Tensor] = {}
+        if INPUT_LAYER in wanted:
+            masks[INPUT_LAYER] = mask
+        for name in self.names[: last + 1]:
+            if name.startswith("conv"):
+                mask = F.avg_pool2d(mask, 3, stride=1, padding=1, count_include_pad=False)
+            elif name.startswith("pool"):
+                mask = F.avg_pool2d(mask, 2, 2)
+            if name in wanted:
+                masks[name] = mask
+        return masks
