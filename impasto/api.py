@@ -147,14 +147,15 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
     """What the output PNG records about how it was made."""
     from . import __version__
 
+    inputs = stylizer.inputs
     return {
         "impasto": __version__, "options": stylizer.options.to_dict(), "weights": stylizer.network.source,
         "stages": [{"shape": list(stage.shape), "iterations": stage.iterations} for stage in stylizer.stages],
-        "init_image": "given" if stylizer.options.init == "content" and stylizer.init_image is not None else None,
+        "init_image": "given" if stylizer.options.init == "content" and inputs.init_image is not None else None,
         "style_masks": [str(mask) if isinstance(mask, (str, os.PathLike)) else "in memory"
-                        for mask in stylizer.style_mask_sources] if stylizer.style_mask_sources else None,
+                        for mask in inputs.style_mask_sources] if inputs.style_mask_sources else None,
         "seed_used": stylizer.seed, "steps_done": stylizer.step,
-        "loss_calibration": stylizer.calibration, "style_balance": stylizer.style_balance,
+        "loss_calibration": stylizer.plan.calibration, "style_balance": stylizer.plan.style_balance,
         "tiling": {"tile": stylizer.tiling.tile, "overlap": stylizer.tiling.overlap,
                    "tiles": [len(stylizer.tiling.boxes(stage.shape)) for stage in stylizer.stages]}
         if stylizer.tiling.tile else None,

@@ -60,7 +60,7 @@ def test_lbfgs_lowers_the_loss(vgg19_weights):
 def test_one_optimizer_per_scale(vgg19_weights):
     stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, optimizer="lbfgs,adam",
                       size=96, scales=2, min_size=48, iterations=[6, 3])
-    assert stylizer.stage_optimizers == ["lbfgs", "adam"]
+    assert stylizer.plan.optimizers == ("lbfgs", "adam")
     assert [row["lr"] for row in stylizer.history if row["stage"] == 2] == [0.1] * 3
 
 
@@ -145,18 +145,18 @@ def test_style_palette_init_starts_in_the_paintings_colours(vgg19_weights):
 
     content, style = gradient_image(96, 64), stripes_image(80, 80)
     stylizer = Stylizer(content, style, resolve_options(**SMALL, init_palette="style"), weights=vgg19_weights)
-    first = stylizer._initial_rgb(stylizer.stages[0], None).cpu()
+    first = stylizer.start.first(stylizer.stages[0], None).cpu()
     target = color_statistics(image_to_tensor(style))
     # Clipping to 0..1 moves the statistics a little; without palette transfer the mean is far off.
     assert torch.allclose(color_statistics(first).mean, target.mean, atol=0.05)
     plain = Stylizer(content, style, resolve_options(**SMALL, init_palette="content"), weights=vgg19_weights)
-    assert (color_statistics(plain._initial_rgb(plain.stages[0], None).cpu()).mean - target.mean).abs().max() > 0.1
+    assert (color_statistics(plain.start.first(plain.stages[0], None).cpu()).mean - target.mean).abs().max() > 0.1
 
 
 def test_mean_init_is_the_networks_mean_pixel(vgg19_weights):
     options = resolve_options(**SMALL, init="mean", init_palette="content", seed=0)
     stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
-    first = stylizer._initial_rgb(stylizer.stages[0], None)
+    first = stylizer.start.first(stylizer.stages[0], None)
     caffe_mean_rgb = torch.tensor([123.68, 116.779, 103.939]) / 255
     assert torch.allclose(first.mean(dim=(2, 3)).flatten(), caffe_mean_rgb, atol=1e-4)
     # Noise of std 0.001 in Caffe's 0..255 units: about 4e-6 in 0..1 RGB.
@@ -180,7 +180,7 @@ def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     coarse, fine = (stylizer.stage_objective(stage) for stage in stylizer.stages)
     assert [(term.name, term.downsample) for term in coarse.terms] == [("content", 1), ("style", 1)]
     assert [(term.name, term.downsample) for term in fine.terms] == [("content", 1), ("style", 1), ("style", 2)]
-    rgb = stylizer._initial_rgb(stylizer.stages[1], None)
+    rgb = stylizer.start.first(stylizer.stages[1], None)
     both = fine(rgb)
     assert list(both) == ["content", "style"]
     half = F.avg_pool2d(rgb, 2)
@@ -212,7 +212,7 @@ def test_a_loaded_network_and_an_in_memory_init_image(vgg19_weights):
 def test_meancov_style_loss_runs_and_lowers_its_term(vgg19_weights):
     stylizer, _ = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, style_loss="meancov",
                       iterations=15, seed=0)
-    assert stylizer.statistic.name == "meancov"
+    assert stylizer.plan.statistic.name == "meancov"
     assert stylizer.history[-1]["style"] < 0.6 * stylizer.history[0]["style"]
 
 
@@ -232,15 +232,15 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
 
     options = resolve_options("d2l", size=64, scales=1, iterations=1, seed=0)
     stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
-    calibration = stylizer.calibration
+    calibration = stylizer.plan.calibration
     # Caffe input is 0..255 minus the mean; torchvision's is mean/std-normalized: about 57x apart at the input.
     assert 50 < calibration["input_ratio"] < 65 and calibration["tv"] == pytest.approx(1 / calibration["input_ratio"])
     # On top of the input units, the measured gap between the Caffe weights and torchvision's (impasto.net.calibration).
     assert "Dive-into-DL-PyTorch" in calibration["network_gap"]["source"]
-    for name, weight in stylizer.style_layers:
+    for name, weight in stylizer.plan.style_layers:
         assert calibration["ratios"][name] > 10
         assert weight == pytest.approx(calibration["ratios"][name] ** -4 * math.exp(STYLE_LOG_FACTOR))
-    assert stylizer.content_layers[0][1] == pytest.approx(calibration["ratios"]["relu4_4"] ** -2
+    assert stylizer.plan.content_layers[0][1] == pytest.approx(calibration["ratios"]["relu4_4"] ** -2
                                                           * math.exp(CONTENT_LOG_FACTOR))
     stylizer.run()
     uncalibrated = Stylizer(gradient_image(96, 64), stripes_image(80, 80),
@@ -250,15 +250,15 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
     assert uncalibrated.history[0]["style"] > 1e5 * stylizer.history[0]["style"]
     # Weights in torchvision's own units need nothing carried.
     torchvision_like = VGGWeights("vgg19", vgg19_weights.convs, TORCHVISION, source="test")
-    assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).calibration is None
+    assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).plan.calibration is None
     # The weights gap was measured for the Caffe VGG-19 only: a Caffe-convention VGG-16 gets the input units alone.
     vgg16 = VGGWeights("vgg16", {name: vgg19_weights.convs[name] for name in conv_layer_names("vgg16")},
                        vgg19_weights.normalization, source="test")
     vgg16_run = Stylizer(gradient_image(96, 64), stripes_image(80, 80),
                          resolve_options("d2l", size=64, scales=1, iterations=1, seed=0, model="vgg16",
                                          content_layers="relu4_3"), weights=vgg16)
-    assert vgg16_run.calibration["network_gap"] is None
-    assert vgg16_run.style_layers[0][1] == pytest.approx(vgg16_run.calibration["ratios"]["relu1_1"] ** -4)
+    assert vgg16_run.plan.calibration["network_gap"] is None
+    assert vgg16_run.plan.style_layers[0][1] == pytest.approx(vgg16_run.plan.calibration["ratios"]["relu1_1"] ** -4)
 
 
 def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clamp(vgg19_weights):
@@ -266,13 +266,13 @@ def test_d2l_hands_an_8_bit_bilinear_image_to_its_second_scale_and_does_not_clam
     assert options.stage_handoff == "d2l" and options.clamp_pixels is False
     stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
     coarse = torch.rand(1, 3, 32, 48) * 1.4 - 0.2  # out of range, not on the 8-bit grid
-    start = stylizer._initial_rgb(stylizer.stages[1], coarse)
+    start = stylizer.start.first(stylizer.stages[1], coarse)
     expected = image_to_tensor(tensor_to_image(coarse).resize((96, 64), Image.Resampling.BILINEAR))
     assert torch.equal(start, expected) and start.min() >= 0 and start.max() <= 1
     assert torch.allclose(start * 255, (start * 255).round(), atol=1e-4)
     # Without clamping, a large step leaves pixels outside 0..1 (the default preset's clamp would not).
     seen = []
-    stylizer.callback = lambda progress: seen.append(stylizer._current.clone())
+    stylizer.callback = lambda progress: seen.append(stylizer.recorder.current.clone())
     stylizer.run()
     assert any(image.min() < 0 or image.max() > 1 for image in seen)
 
@@ -290,11 +290,11 @@ def test_a_recipe_resizes_its_inputs_with_its_own_librarys_filter(vgg19_weights,
     stylizer = Stylizer(photo, painting, options, weights=vgg19_weights)
     shape = stylizer.stages[0].shape
     expected = image_to_tensor(photo.resize((shape[1], shape[0]), pillow_filter))
-    assert torch.equal(stylizer._initial_rgb(stylizer.stages[0], None).cpu(), expected)
+    assert torch.equal(stylizer.start.first(stylizer.stages[0], None).cpu(), expected)
     # Both documents also resize the painting to the photo's shape; impasto keeps its aspect ratio.
     squashed = preset != "impasto"
-    assert stylizer._style_size(painting, shape) == (shape if squashed else (round(48 * 71 / 83), 48))
-    targets = stylizer._features(painting, shape, ["relu1_1"])["relu1_1"]
+    assert stylizer.plan.style_sizing.size(painting, shape) == (shape if squashed else (round(48 * 71 / 83), 48))
+    targets = stylizer.targets.features(painting, shape, ["relu1_1"])["relu1_1"]
     reference = stylizer.network(image_to_tensor(painting.resize((shape[1], shape[0]), pillow_filter)),
                                  ["relu1_1"], options.pooling)["relu1_1"]
     assert torch.allclose(targets, reference)
@@ -312,7 +312,7 @@ def test_an_unknown_resampling_filter_is_refused():
 
 
 def test_style_balance_follows_the_paintings_energy_against_the_photos(vgg19_weights):
-    from impasto.engine.stylizer import BALANCE_CLAMP, BALANCE_REFERENCE
+    from impasto.engine.plan import BALANCE_CLAMP, BALANCE_REFERENCE
     from impasto.net.features import VGGFeatures
     from impasto.loss.statistics import gram_matrix
 
@@ -326,17 +326,17 @@ def test_style_balance_follows_the_paintings_energy_against_the_photos(vgg19_wei
     painting = network(image_to_tensor(style, (64, 64)), ["relu2_1", "relu3_1"])
     ratio = sum(w * gram_matrix(painting[name], "d2l").square().mean() for name, w in layers) / photo.square().mean()
     factor = min(BALANCE_CLAMP[1], max(BALANCE_CLAMP[0], ratio.item() / BALANCE_REFERENCE))
-    assert stylizer.style_balance["energy_ratio"] == pytest.approx(ratio.item(), rel=1e-3)
-    assert stylizer.style_balance["factor"] == pytest.approx(factor, rel=1e-3)
-    assert stylizer.style_weight == pytest.approx(2.0 * stylizer.style_balance["factor"])
+    assert stylizer.plan.style_balance["energy_ratio"] == pytest.approx(ratio.item(), rel=1e-3)
+    assert stylizer.plan.style_balance["factor"] == pytest.approx(factor, rel=1e-3)
+    assert stylizer.plan.style_weight == pytest.approx(2.0 * stylizer.plan.style_balance["factor"])
     # A faint copy of the same painting (a quarter of its contrast) has far less energy: painted more lightly.
     faint = Image.blend(Image.new("RGB", style.size, (128, 128, 128)), style, 0.25)
     faint_run = Stylizer(content, faint, resolve_options(**{**SMALL, "style_layers": layers, "style_balance": 1.0}),
                          weights=vgg19_weights)
-    assert faint_run.style_balance["energy_ratio"] < 0.5 * stylizer.style_balance["energy_ratio"]
+    assert faint_run.plan.style_balance["energy_ratio"] < 0.5 * stylizer.plan.style_balance["energy_ratio"]
     # Off: the options' weight as it is.
     plain = Stylizer(content, style, resolve_options(**{**SMALL, "style_balance": 0.0}), weights=vgg19_weights)
-    assert plain.style_balance is None and plain.style_weight == SMALL["style_weight"]
+    assert plain.plan.style_balance is None and plain.plan.style_weight == SMALL["style_weight"]
 
 
 def test_the_balances_early_activations_are_the_final_scales_targets(vgg19_weights):
@@ -344,7 +344,7 @@ def test_the_balances_early_activations_are_the_final_scales_targets(vgg19_weigh
     # the run without the balance at the same effective style weight, and nothing stays held afterwards.
     balanced, first = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=3, iterations=4,
                           style_balance=0.7)
-    assert not balanced._kept_features
+    assert not balanced.targets.kept
     _, second = run(gradient_image(96, 64), stripes_image(80, 80), vgg19_weights, seed=3, iterations=4,
-                    style_balance=0.0, style_weight=balanced.style_weight)
+                    style_balance=0.0, style_weight=balanced.plan.style_weight)
     assert np.array_equal(np.asarray(first), np.asarray(second))

@@ -201,5 +201,5 @@ def test_keras_blog_style_constant_init_and_restarts():
                / (4.0 * 3**2 * (64 * 64) ** 2) for n in layers)
     assert torch.allclose(style_term(current), blog, rtol=1e-4)
     # The start: uniform 0..255 minus 128 in the network's (BGR, mean-subtracted) units.
-    start = CAFFE.preprocess(stylizer._initial_rgb(stylizer.stages[0], None))
+    start = CAFFE.preprocess(stylizer.start.first(stylizer.stages[0], None))
     assert -128.5 < start.min() < -120 and 120 < start.max() < 127.5

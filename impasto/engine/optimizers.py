@@ -3,6 +3,10 @@
 Each takes the starting RGB image (0..1), an objective (image -> named loss terms), an iteration count and a
 per-step callback, and returns an RGB image. The callback gets a ``Step`` for every finite evaluation and
 returns True to stop early. What a run keeps (history, best image, progress) is the caller's business.
+
+``OPTIMIZERS`` is the registry the engine runs a scale with: one ``run_<name>(rgb, objective, on_step,
+scale)`` per name of ``impasto.config.choices.OPTIMIZERS``, reading what it needs from the ``ScaleRun``. A new
+optimizer is one function here, one entry in the registry and one name in the choices.
 """
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from typing import Callable, Mapping, Optional
 
 import torch
 
+from ..config.options import Options
 from ..errors import ImpastoWarning, NumericalError
-from ..loss.terms import total_loss
 from ..loss.objective import scalars
+from ..loss.terms import total_loss
 from ..net.weights import InputNormalization
+from .schedule import Stage, learning_rate
 
 Objective = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
 
@@ -157,3 +163,35 @@ class _Stop(Exception):
 
 class _CallDone(Exception):
     """Raised inside the L-BFGS closure when one call's evaluation budget is spent."""
+
+
+# -- the registry -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """What an optimizer needs to know about the scale (or tile) it runs: the options, the stage (its
+    iterations and step-size schedule), the network's input units and where it is, for messages."""
+
+    options: Options
+    stage: Stage
+    network_units: InputNormalization
+    where: str  # " at scale 2" or " at scale 4, tile 3/6"
+
+
+OptimizerRun = Callable[[torch.Tensor, Objective, StepCallback, ScaleRun], torch.Tensor]
+
+
+def run_adam(rgb: torch.Tensor, objective: Objective, on_step: StepCallback, scale: ScaleRun) -> torch.Tensor:
+    schedule = lambda index: learning_rate(scale.options, scale.stage, index)  # noqa: E731
+    return adam(rgb, objective, scale.stage.iterations, on_step, schedule, scale.where,
+                clamp=scale.options.clamp_pixels)
+
+
+def run_lbfgs(rgb: torch.Tensor, objective: Objective, on_step: StepCallback, scale: ScaleRun) -> torch.Tensor:
+    options = scale.options
+    return lbfgs(rgb, objective, scale.stage.iterations, on_step, scale.network_units, options.lbfgs_history,
+                 None if options.line_search == "none" else options.line_search, scale.where,
+                 restart=options.lbfgs_restart)
+
+
+OPTIMIZERS: dict[str, OptimizerRun] = {"adam": run_adam, "lbfgs": run_lbfgs}

@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
-from ..errors import OptionError, ResourceError
 from ..config.limits import INT_RANGES
-from .device import available_bytes, estimate_bytes
-
-if TYPE_CHECKING:  # the engine imports this module
-    from .stylizer import Stylizer
-    from .schedule import Stage
+from ..errors import OptionError, ResourceError
+from .device import MEASURED_DTYPE, available_bytes, estimate_bytes
 
 # The tile side picked when a run does not fit and no tile size was given: 1024 x 1024 px needs about
 # 3.7 GB to optimise (resources.estimate_bytes), and has little overlap to pay for (1/8 of the side).
@@ -60,9 +56,18 @@ class Box:
     def pixels(self) -> int:
         return self.height * self.width
 
+    @property
+    def rect(self) -> tuple[int, int, int, int]:
+        """(top, left, height, width), as ``impasto.imaging.images.image_to_tensor`` crops."""
+        return self.top, self.left, self.height, self.width
+
     def crop(self, image: torch.Tensor) -> torch.Tensor:
         """This tile's region of a (N, C, H, W) tensor (a view)."""
         return image[..., self.top:self.top + self.height, self.left:self.left + self.width]
+
+    def scaled(self, factor: int) -> "Box":
+        """This box on the image average-pooled by ``factor`` (a style octave's view of a tile)."""
+        return Box(self.top // factor, self.left // factor, self.height // factor, self.width // factor)
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -123,9 +128,10 @@ class Tiling:
         return tile_boxes(shape, self.tile, self.overlap) if self.covers(shape) else [Box(0, 0, *shape)]
 
 
-def tiled_bytes(tile_pixels: int, whole_pixels: int, output_pixels: int) -> int:
+def tiled_bytes(tile_pixels: int, whole_pixels: int, output_pixels: int,
+                dtype: torch.dtype = MEASURED_DTYPE) -> int:
     """Peak memory of a tiled run: the larger of a tile and the largest whole scale, plus the canvas."""
-    return estimate_bytes(max(tile_pixels, whole_pixels)) + TILED_OVERHEAD_BYTES + \
+    return estimate_bytes(max(tile_pixels, whole_pixels), dtype) + TILED_OVERHEAD_BYTES + \
         CANVAS_BYTES_PER_PIXEL * output_pixels
 
 
@@ -134,18 +140,19 @@ def _gb(size: float) -> str:
 
 
 def plan_tiling(shapes: Sequence[tuple[int, int]], device: torch.device, tile: Optional[int] = None,
-                overlap: Optional[int] = None) -> Tiling:
+                overlap: Optional[int] = None, dtype: torch.dtype = MEASURED_DTYPE) -> Tiling:
     """Decide which scales are tiled and how, or refuse with the size that would fit.
 
     ``shapes``: every scale's (height, width), the output's last. Without ``tile`` the run is whole when the
     largest scale fits in the memory available, and tiled at DEFAULT_TILE px (smaller if even that does not
-    fit) when it does not. A given ``tile`` is used as it is, if it fits.
+    fit) when it does not. A given ``tile`` is used as it is, if it fits. Memory is counted on ``device``
+    for images in ``dtype``.
     """
     output = shapes[-1]
     output_pixels = output[0] * output[1]
     largest = max(height * width for height, width in shapes)
     available = available_bytes(device)
-    if tile is None and estimate_bytes(largest) <= available:
+    if tile is None and estimate_bytes(largest, dtype) <= available:
         return Tiling()
     if tile is not None and tile < MIN_TILE:
         raise OptionError(f"tile must be at least {MIN_TILE} px, got {tile}")
@@ -158,19 +165,19 @@ def plan_tiling(shapes: Sequence[tuple[int, int]], device: torch.device, tile: O
         whole = max((h * w for h, w in shapes if max(h, w) <= side), default=0)
         if max(max(shape) for shape in shapes) <= side:
             return Tiling()  # every scale fits in one tile: nothing to tile
-        needed = tiled_bytes(side * side, whole, output_pixels)
+        needed = tiled_bytes(side * side, whole, output_pixels, dtype)
         if needed <= available:
             used_overlap = overlap if overlap is not None else max(16, side // OVERLAP_FRACTION)
             if tile is not None:
                 why = f"tiles of {side} px were asked for"
             else:
-                why = (f"{output[1]}x{output[0]} would need about {_gb(estimate_bytes(largest))} painted whole, "
+                why = (f"{output[1]}x{output[0]} would need about {_gb(estimate_bytes(largest, dtype))} painted whole, "
                        f"{_gb(available)} are available")
             reason = (f"{why}: scales larger than {side} px are painted in tiles of up to {side}x{side} px "
                       f"overlapping by {used_overlap} px (about {_gb(needed)} of memory)")
             return Tiling(side, used_overlap, reason)
     # Not even the smallest tile fits: the canvas (or a whole coarse scale) is too large for this machine.
-    spare = max(0, available - tiled_bytes(MIN_TILE * MIN_TILE, 0, 0)) / CANVAS_BYTES_PER_PIXEL
+    spare = max(0, available - tiled_bytes(MIN_TILE * MIN_TILE, 0, 0, dtype)) / CANVAS_BYTES_PER_PIXEL
     aspect = min(output) / max(output)
     largest_side = int(0.98 * math.sqrt(spare / aspect)) // 16 * 16
     asked = f"tiles of {tile} px" if tile is not None else "tiles"
@@ -178,21 +185,26 @@ def plan_tiling(shapes: Sequence[tuple[int, int]], device: torch.device, tile: O
                         f"the largest output size that fits is about {largest_side} px")
 
 
-def paint_in_tiles(stylizer: "Stylizer", stage: "Stage", canvas: torch.Tensor) -> torch.Tensor:
-    """Optimise ``canvas`` (the scale's warm start, modified in place) tile by tile and return it."""
-    boxes = stylizer.tiling.boxes(stage.shape)
-    stylizer._canvas = canvas
+TilePainter = Callable[[int, Box, torch.Tensor], torch.Tensor]
+
+
+def paint_in_tiles(boxes: Sequence[Box], canvas: torch.Tensor, paint_tile: TilePainter,
+                   stop_requested: Callable[[], bool]) -> torch.Tensor:
+    """Optimise ``canvas`` (the scale's warm start, modified in place) tile by tile and return it.
+
+    ``paint_tile(number, box, start)`` optimises one tile from ``start`` and returns it (the engine builds the
+    tile's objective and runs the scale's optimizer); ``stop_requested()`` is asked after each tile. The
+    caller may read ``canvas`` at any moment: it is always one consistent picture.
+    """
     # The warm start as it was before any tile (half precision is plenty for a starting point).
     warm_start = canvas.to(torch.float16)
     for number, box in enumerate(boxes, start=1):
-        objective = stylizer.stage_objective(stage, box)
         # The tile starts from its finished neighbours at its edges, fading to the warm start across the
         # overlap: continuous with both, so few iterations leave no step where a neighbour ended.
         start = box.crop(canvas).clone()
         blend_into(start, box.crop(warm_start).float(), Box(0, 0, box.height, box.width, box.ramp_top,
                                                            box.ramp_left))
-        painted = stylizer.optimize(stage, objective, start, tile=(number, len(boxes), box))
-        blend_into(canvas, painted, box)
-        if stylizer._stop_requested:
+        blend_into(canvas, paint_tile(number, box, start), box)
+        if stop_requested():
             break
     return canvas

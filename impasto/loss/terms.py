@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Mapping, Protocol, Sequence
 
 import torch
+from torch import nn
 
 from ..config.layers import INPUT_LAYER
 from .statistics import StyleStatistic, Target
@@ -48,27 +49,37 @@ WeightedLayers = Sequence[tuple[str, float]]
 
 
 class LossTerm(Protocol):
-    """One weighted term of the objective: reads the activations of ``layers`` and returns a scalar."""
+    """One weighted term of the objective: reads the activations of ``layers`` and returns a scalar. The
+    built-in terms are ``nn.Module``s that hold their targets as buffers, so ``term.to(device)`` moves one
+    whole; a caller's own term may be any callable with ``layers``."""
 
     layers: tuple[str, ...]
 
     def __call__(self, features: Features) -> torch.Tensor: ...
 
 
-class ContentLoss:
+class ContentLoss(nn.Module):
     """``weight`` times the per-layer-weighted distance of activations to the content image's."""
 
     def __init__(self, targets: Mapping[str, torch.Tensor], layers: WeightedLayers, weight: float,
                  reduction: str = "mean"):
-        self.targets, self.weighted_layers, self.weight, self.reduction = targets, list(layers), weight, reduction
+        super().__init__()
+        self.weighted_layers, self.weight, self.reduction = list(layers), weight, reduction
         self.layers = tuple(name for name, _ in self.weighted_layers)
+        for name in self.layers:
+            self.register_buffer(f"target_{name}", targets[name])
 
-    def __call__(self, features: Features) -> torch.Tensor:
-        return self.weight * sum(layer_weight * content_loss(features[name], self.targets[name], self.reduction)
-                                 for name, layer_weight in self.weighted_layers)
+    @property
+    def targets(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, f"target_{name}") for name in self.layers}
+
+    def forward(self, features: Features) -> torch.Tensor:
+        return self.weight * sum(
+            layer_weight * content_loss(features[name], getattr(self, f"target_{name}"), self.reduction)
+            for name, layer_weight in self.weighted_layers)
 
 
-class StyleLoss:
+class StyleLoss(nn.Module):
     """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets.
 
     With ``masks`` (a mask per layer, at that layer's resolution) only the masked region is compared: one
@@ -77,29 +88,49 @@ class StyleLoss:
 
     def __init__(self, statistic: StyleStatistic, targets: Mapping[str, Target], layers: WeightedLayers,
                  weight: float, masks: Mapping[str, torch.Tensor] | None = None):
-        self.statistic, self.targets, self.weighted_layers, self.weight = statistic, targets, list(layers), weight
-        self.masks = masks or {}
+        super().__init__()
+        self.statistic, self.weighted_layers, self.weight = statistic, list(layers), weight
         self.layers = tuple(name for name, _ in self.weighted_layers)
+        self._parts = {name: len(targets[name]) for name in self.layers}
+        for name in self.layers:
+            for index, part in enumerate(targets[name]):
+                self.register_buffer(f"target_{name}_{index}", part)
+        self._masked = tuple(name for name in self.layers if name in (masks or {}))
+        for name in self._masked:
+            self.register_buffer(f"mask_{name}", masks[name])
 
-    def __call__(self, features: Features) -> torch.Tensor:
+    @property
+    def targets(self) -> dict[str, Target]:
+        return {name: self._target(name) for name in self.layers}
+
+    @property
+    def masks(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, f"mask_{name}") for name in self._masked}
+
+    def _target(self, name: str) -> Target:
+        return tuple(getattr(self, f"target_{name}_{index}") for index in range(self._parts[name]))
+
+    def forward(self, features: Features) -> torch.Tensor:
         return self.weight * sum(
-            layer_weight * self.statistic.distance(features[name], self.targets[name], self.masks.get(name))
+            layer_weight * self.statistic.distance(features[name], self._target(name),
+                                                   getattr(self, f"mask_{name}") if name in self._masked else None)
             for name, layer_weight in self.weighted_layers)
 
 
-class TotalVariationLoss:
+class TotalVariationLoss(nn.Module):
     """``weight`` times the total variation of the image the network sees (its preprocessed input)."""
 
     layers = (INPUT_LAYER,)
 
     def __init__(self, weight: float, kind: str = "d2l", beta: float = 1.25):
+        super().__init__()
         self.weight, self.kind, self.beta = weight, kind, beta
 
-    def __call__(self, features: Features) -> torch.Tensor:
+    def forward(self, features: Features) -> torch.Tensor:
         return self.weight * tv_loss(features[INPUT_LAYER], self.kind, self.beta)
 
 
-class TemporalLoss:
+class TemporalLoss(nn.Module):
     """``weight`` times the mean over pixels and channels of mask * (image - target)^2, in 0..1 RGB units
     (Ruder et al. 2016, eq. 5: the stylised frame held to the previous one warped along the flow, where
     ``mask`` says the flow is reliable). It reads the network's preprocessed input, so its target is kept
@@ -109,12 +140,16 @@ class TemporalLoss:
     layers = (INPUT_LAYER,)
 
     def __init__(self, target_rgb: torch.Tensor, mask: torch.Tensor, weight: float, normalization):
-        self.target = normalization.preprocess(target_rgb).detach()
-        units = torch.tensor(normalization.std, dtype=self.target.dtype) / normalization.scale
-        self.units = units.view(1, 3, 1, 1).to(self.target.device)  # one RGB unit per input unit, per channel
-        self.mask, self.weight = mask.to(self.target.device, self.target.dtype), weight
+        super().__init__()
+        target = normalization.preprocess(target_rgb).detach()
+        units = torch.tensor(normalization.std, dtype=target.dtype) / normalization.scale
+        self.register_buffer("target", target)
+        # One RGB unit per input unit, per channel.
+        self.register_buffer("units", units.view(1, 3, 1, 1).to(target.device))
+        self.register_buffer("mask", mask.to(target.device, target.dtype))
+        self.weight = weight
 
-    def __call__(self, features: Features) -> torch.Tensor:
+    def forward(self, features: Features) -> torch.Tensor:
         difference = (features[INPUT_LAYER] - self.target) * self.units
         return self.weight * (self.mask * difference.square()).mean()
 
