@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     import impasto
-    from impasto.reports.plots import labelled_row
+    from impasto.reports.sheets import labelled_row
 
     args.out.mkdir(parents=True, exist_ok=True)
     if args.smoke or not (SHARED_IMAGES / "rainier.jpg").exists():

@@ -59,7 +59,7 @@ def main() -> int:
     from PIL import Image
 
     from impasto.reports.quality import QualityJudge
-    from impasto.reports.plots import labelled_row
+    from impasto.reports.sheets import labelled_row
     from impasto.net.weights import load_weights
 
     configs = args.configs.split(",")

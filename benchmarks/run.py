@@ -122,7 +122,7 @@ def contact_sheet(entries: list[Entry], content: Path, style: Path, path: Path, 
     """Every result beside the inputs, three labelled panels to a row."""
     from PIL import Image
 
-    from impasto.reports.plots import labelled_row
+    from impasto.reports.sheets import labelled_row
 
     panels = [("content", Image.open(content)), ("style", Image.open(style))]
     panels += [(entry.name, Image.open(entry.image)) for entry in entries if entry.image and Path(entry.image).exists()]

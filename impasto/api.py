@@ -18,7 +18,8 @@ from .files import check_distinct_outputs, check_writable, display_path, path_ki
 from .imaging.images import ImageLike, output_format, save_image
 from .config.options import check_int, resolve_options
 from .config.presets import DEFAULT_PRESET
-from .reports.plots import PLOT_FORMATS, plot_losses, side_by_side as make_side_by_side, write_history
+from .reports.history import PLOT_FORMATS, plot_losses, write_history
+from .reports.sheets import side_by_side as make_side_by_side
 from .reports.timelapse import Timelapse, default_interval, timelapse_format
 
 PathLike = str | os.PathLike

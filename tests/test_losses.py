@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from impasto.config.layers import INPUT_LAYER
@@ -178,3 +179,17 @@ def test_temporal_loss_by_hand_in_rgb_units_whatever_the_network():
         value = loss({INPUT_LAYER: normalization.preprocess(image)})
         assert abs(value.item() - expected) < 1e-6, normalization.name
     assert TemporalLoss.layers == (INPUT_LAYER,)
+
+
+def test_terms_hold_their_targets_as_buffers_so_one_call_moves_them():
+    statistic = GramStatistic("relative")
+    masks = {"relu1_1": torch.ones(1, 1, 2, 2)}
+    style = StyleLoss(statistic, {"relu1_1": statistic.target(X)}, [("relu1_1", 1.0)], 2.0, masks)
+    content = ContentLoss({"relu1_1": X}, [("relu1_1", 1.0)], 1.0)
+    assert {name for name, _ in style.named_buffers()} == {"target_relu1_1_0", "mask_relu1_1"}
+    assert {name for name, _ in content.named_buffers()} == {"target_relu1_1"}
+    doubled = style.to(torch.float64)
+    assert doubled.targets["relu1_1"][0].dtype == torch.float64 and doubled.masks["relu1_1"].dtype == torch.float64
+    # Moved or not, the value is the one computed by hand from the statistic.
+    assert doubled({"relu1_1": (X * 2).double()}).item() == pytest.approx(
+        2.0 * statistic.distance(X * 2, statistic.target(X), masks["relu1_1"]).item(), rel=1e-6)

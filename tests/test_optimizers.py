@@ -79,3 +79,10 @@ def test_lbfgs_restarts_spend_the_same_budget_in_calls():
     lbfgs(torch.rand(1, 3, 4, 4), lambda rgb: {"x": (rgb - TARGET).abs().sum()}, 12,
           lambda s: counted.append(s.iteration) and False, CAFFE, line_search=None, restart=5)
     assert counted == list(range(1, 13))  # 5 + 5 + 2 evaluations, numbered through
+
+
+def test_the_registry_runs_every_optimizer_the_options_offer():
+    from impasto.config.choices import OPTIMIZERS as OFFERED
+    from impasto.engine.optimizers import OPTIMIZERS
+
+    assert tuple(OPTIMIZERS) == OFFERED

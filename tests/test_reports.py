@@ -3,7 +3,8 @@ import json
 
 from PIL import Image
 
-from impasto.reports.plots import history_fields, loss_terms, plot_losses, side_by_side, write_history
+from impasto.reports.history import history_fields, loss_terms, plot_losses, write_history
+from impasto.reports.sheets import side_by_side
 
 HISTORY = [
     {"step": i + 1, "stage": 1 + (i >= 3), "height": 10, "width": 20, "iteration": i + 1, "content": 1.0 + i,

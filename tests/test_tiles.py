@@ -230,3 +230,27 @@ def test_the_tiled_estimate_covers_the_measured_peaks():
     for shape, measured_gb in (((1365, 2048), 4.09), ((2730, 4096), 4.14), ((5460, 8192), 4.67)):
         estimate = tiled_bytes(1024**2, 0, shape[0] * shape[1]) / GB
         assert measured_gb <= estimate < 1.15 * measured_gb
+
+
+def test_paint_in_tiles_lays_each_painted_tile_in_and_stops_when_asked():
+    from impasto.engine.tiles import paint_in_tiles
+
+    boxes = tile_boxes((40, 60), 32, 8)
+    canvas = torch.zeros(1, 3, 40, 60)
+    painted = []
+
+    def paint_tile(number, box, start):
+        assert start.shape[-2:] == (box.height, box.width)
+        painted.append(number)
+        return torch.ones(1, 3, box.height, box.width)
+
+    result = paint_in_tiles(boxes, canvas, paint_tile, lambda: False)
+    assert result is canvas and painted == list(range(1, len(boxes) + 1)) and len(boxes) == 6
+    assert torch.allclose(canvas, torch.ones_like(canvas))  # every pixel is covered by a tile's full weight
+    canvas = torch.zeros(1, 3, 40, 60)
+    painted.clear()
+    paint_in_tiles(boxes, canvas, paint_tile, lambda: True)
+    first = boxes[0]
+    assert painted == [1] and torch.equal(first.crop(canvas), torch.ones(1, 3, first.height, first.width))
+    canvas[..., :first.height, :first.width] = 0
+    assert canvas.abs().sum() == 0  # nothing beyond the first tile was painted

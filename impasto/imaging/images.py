@@ -165,7 +165,8 @@ def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
 def output_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
-        raise OutputError(f"cannot tell the format of {display_path(path)}: use one of {', '.join(sorted(OUTPUT_FORMATS))}")
+        raise OutputError(f"cannot tell the format of {display_path(path)}: use one of "
+                          f"{', '.join(sorted(OUTPUT_FORMATS))}")
     return OUTPUT_FORMATS[suffix]
 
 

@@ -197,7 +197,8 @@ def load_keras_h5(path: Path) -> VGGWeights:
             model = {13: "vgg16", 16: "vgg19"}.get(len(layer_groups))
             if model is None:
                 raise WeightsError(
-                    f"{display_path(path.name)} is not a Keras VGG-16/19 file ({len(layer_groups)} block*_conv* layers found)"
+                    f"{display_path(path.name)} is not a Keras VGG-16/19 file ({len(layer_groups)} block*_conv* "
+                    f"layers found)"
                 )
             convs = {}
             for name in conv_layer_names(model):
@@ -205,7 +206,8 @@ def load_keras_h5(path: Path) -> VGGWeights:
                 if group is None:
                     raise WeightsError(f"{display_path(path.name)}: layer {keras_name(name)} is missing")
                 arrays: list = []
-                group.visititems(lambda _, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
+                group.visititems(lambda _, item, found=arrays: found.append(item[()])
+                                 if isinstance(item, h5py.Dataset) else None)
                 kernels = [a for a in arrays if a.ndim == 4]
                 biases = [a for a in arrays if a.ndim == 1]
                 if len(kernels) != 1 or len(biases) != 1:
