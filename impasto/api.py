@@ -2,27 +2,89 @@
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 import platform
 import re
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 from PIL import Image
 
+from .config.options import check_int, resolve_options
+from .config.presets import DEFAULT_PRESET
 from .engine import Progress, Stylizer
-from .net.features import VGGFeatures
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
 from .imaging.images import ImageLike, output_format, save_image
-from .config.options import check_int, resolve_options
-from .config.presets import DEFAULT_PRESET
+from .net.features import VGGFeatures
 from .reports.history import PLOT_FORMATS, plot_losses, write_history
 from .reports.sheets import side_by_side as make_side_by_side
 from .reports.timelapse import Timelapse, default_interval, timelapse_format
 
 PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Where a run writes: the image, its reports and its snapshots. ``check`` refuses what cannot be written
+    before the run starts; ``write`` writes what was asked, atomically, also after an interrupt."""
+
+    output: Optional[PathLike] = None
+    plot: Optional[PathLike] = None
+    history: Optional[PathLike] = None
+    side_by_side: Optional[PathLike] = None
+    snapshots: Optional[PathLike] = None
+    save_every: int = 0
+    timelapse: Optional[PathLike] = None
+    timelapse_every: int = 0
+
+    def files(self) -> list[tuple[str, Optional[PathLike]]]:
+        return [("output", self.output), ("plot", self.plot), ("history", self.history),
+                ("side-by-side sheet", self.side_by_side), ("timelapse", self.timelapse)]
+
+    def check(self, inputs: tuple) -> None:
+        """Every output writable, none an input or another output, each with a format impasto writes."""
+        for role, path in self.files():
+            if path is not None:
+                check_writable(path, inputs, role)
+        check_distinct_outputs(self.files())
+        for path in (self.output, self.side_by_side):
+            if path is not None:
+                output_format(path)
+        if self.history is not None and Path(self.history).suffix.lower() not in (".csv", ".json"):
+            raise OptionError(f"history file {display_path(self.history)} must end in .csv or .json")
+        if self.plot is not None and Path(self.plot).suffix.lower() not in PLOT_FORMATS:
+            raise OptionError(f"plot file {display_path(self.plot)} must end in one of {', '.join(PLOT_FORMATS)}")
+        if self.snapshots is not None:
+            _check_snapshots_folder(Path(self.snapshots), inputs, self.files())
+        if self.timelapse is not None:
+            timelapse_format(self.timelapse)
+        check_int("timelapse_every", self.timelapse_every)
+        if self.timelapse_every and self.timelapse is None:
+            raise OptionError("timelapse_every needs a timelapse file to say where the frames go")
+        check_int("save_every", self.save_every)
+        if self.save_every and self.snapshots is None:
+            raise OptionError("save_every needs a snapshots folder to say where the snapshots go")
+
+    def write(self, stylizer: Stylizer, image: Image.Image, movie: Optional[Timelapse],
+              interrupted: bool) -> list[Path]:
+        """The result and the reports asked for; returns the paths written."""
+        saved = []
+        if movie is not None:
+            written = movie.save(final=image)
+            saved += [written] if written is not None else []
+        if self.output is not None:
+            saved.append(save_image(image, self.output, run_metadata(stylizer, interrupted)))
+        if self.history is not None and stylizer.history:
+            saved.append(write_history(stylizer.history, self.history))
+        if self.plot is not None and stylizer.history:
+            saved.append(plot_losses(stylizer.history, self.plot))
+        if self.side_by_side is not None:
+            sheet = make_side_by_side(stylizer.content_image, stylizer.style_images, image)
+            saved.append(save_image(sheet, self.side_by_side))
+        return saved
 
 
 def stylize(
@@ -67,62 +129,59 @@ def stylize(
         options.setdefault("init_palette", "content")
     resolved = resolve_options(preset, **options)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    inputs = (content, *styles, resolved.init, init_image, *(style_masks or ()))
-    outputs = [("output", output), ("plot", plot), ("history", history), ("side-by-side sheet", side_by_side),
-               ("timelapse", timelapse)]
-    for role, path in outputs:
-        if path is not None:
-            check_writable(path, inputs, role)
-    check_distinct_outputs(outputs)
-    for path in (output, side_by_side):
-        if path is not None:
-            output_format(path)
-    if history is not None and Path(history).suffix.lower() not in (".csv", ".json"):
-        raise OptionError(f"history file {display_path(history)} must end in .csv or .json")
-    if plot is not None and Path(plot).suffix.lower() not in PLOT_FORMATS:
-        raise OptionError(f"plot file {display_path(plot)} must end in one of {', '.join(PLOT_FORMATS)}")
-    if snapshots is not None:
-        _check_snapshots_folder(Path(snapshots), inputs, outputs)
-    if timelapse is not None:
-        timelapse_format(timelapse)
-    check_int("timelapse_every", timelapse_every)
-    if timelapse_every and timelapse is None:
-        raise OptionError("timelapse_every needs a timelapse file to say where the frames go")
-    check_int("save_every", save_every)
-    if save_every and snapshots is None:
-        raise OptionError("save_every needs a snapshots folder to say where the snapshots go")
+    outputs = RunOutputs(output, plot, history, side_by_side, snapshots, save_every, timelapse, timelapse_every)
+    outputs.check((content, *styles, resolved.init, init_image, *(style_masks or ())))
 
-    def on_progress(progress: Progress) -> None:
-        if save_every and snapshots is not None and progress.step % save_every == 0:
-            save_image(stylizer.current_image(), Path(snapshots) / f"step_{progress.step:05d}.png")
-        if movie is not None and (progress.step - 1) % frame_every == 0:
-            movie.add(stylizer.current_image())
-        if callback is not None:
-            callback(progress)
-
+    live = _LiveOutputs(outputs, callback)
     stylizer = Stylizer(content, styles, resolved, network=network, init_image=init_image, style_masks=style_masks,
-                        callback=on_progress, style_cache=style_cache)
-    movie = Timelapse(timelapse) if timelapse is not None else None
-    frame_every = timelapse_every or default_interval(stylizer.total_steps)
-    if snapshots is not None:
-        Path(snapshots).mkdir(exist_ok=True)
+                        callback=live, style_cache=style_cache)
+    live.attach(stylizer)
     if on_start is not None:
         on_start(stylizer)
-    def save_best_so_far() -> tuple[Image.Image, list[Path]]:
-        image = stylizer.best_image()
-        return image, _write_outputs(stylizer, image, output, plot, history, side_by_side, movie, interrupted=True)
+    return _paint(stylizer, outputs, live.movie)
 
+
+class _LiveOutputs:
+    """What is written while the run goes (snapshots, timelapse frames) before the caller's own callback."""
+
+    def __init__(self, outputs: RunOutputs, callback: Optional[Callable[[Progress], None]]):
+        self.outputs, self.callback = outputs, callback
+        self.stylizer: Optional[Stylizer] = None
+        self.movie: Optional[Timelapse] = None
+        self.frame_every = 1
+
+    def attach(self, stylizer: Stylizer) -> None:
+        outputs = self.outputs
+        self.stylizer = stylizer
+        self.movie = Timelapse(outputs.timelapse) if outputs.timelapse is not None else None
+        self.frame_every = outputs.timelapse_every or default_interval(stylizer.total_steps)
+        if outputs.snapshots is not None:
+            Path(outputs.snapshots).mkdir(exist_ok=True)
+
+    def __call__(self, progress: Progress) -> None:
+        outputs = self.outputs
+        if outputs.save_every and outputs.snapshots is not None and progress.step % outputs.save_every == 0:
+            save_image(self.stylizer.current_image(), Path(outputs.snapshots) / f"step_{progress.step:05d}.png")
+        if self.movie is not None and (progress.step - 1) % self.frame_every == 0:
+            self.movie.add(self.stylizer.current_image())
+        if self.callback is not None:
+            self.callback(progress)
+
+
+def _paint(stylizer: Stylizer, outputs: RunOutputs, movie: Optional[Timelapse]) -> Image.Image:
+    """Run, then write; an interrupt or running out of memory writes the best image so far and says so."""
     try:
         result = stylizer.run()
     except KeyboardInterrupt:
-        raise Interrupted(*save_best_so_far()) from None
+        image = stylizer.best_image()
+        raise Interrupted(image, outputs.write(stylizer, image, movie, interrupted=True)) from None
     except (MemoryError, RuntimeError) as error:
         if not isinstance(error, MemoryError) and not _is_out_of_memory(error):
             raise
-        _, saved = save_best_so_far()
+        saved = outputs.write(stylizer, stylizer.best_image(), movie, interrupted=True)
         raise ResourceError(f"ran out of memory; try a smaller output size. Best image so far saved to "
                             f"{saved_to(saved)}") from None
-    _write_outputs(stylizer, result, output, plot, history, side_by_side, movie, interrupted=False)
+    outputs.write(stylizer, result, movie, interrupted=False)
     return result
 
 
@@ -163,21 +222,3 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
-
-
-def _write_outputs(stylizer: Stylizer, image: Image.Image, output, plot, history, side_by_side,
-                   movie: Optional[Timelapse], interrupted: bool) -> list[Path]:
-    saved = []
-    if movie is not None:
-        written = movie.save(final=image)
-        saved += [written] if written is not None else []
-    if output is not None:
-        saved.append(save_image(image, output, run_metadata(stylizer, interrupted)))
-    if history is not None and stylizer.history:
-        saved.append(write_history(stylizer.history, history))
-    if plot is not None and stylizer.history:
-        saved.append(plot_losses(stylizer.history, plot))
-    if side_by_side is not None:
-        sheet = make_side_by_side(stylizer.content_image, stylizer.style_images, image)
-        saved.append(save_image(sheet, side_by_side))
-    return saved
