@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from impasto.errors import ImageInputError, OptionError
-from impasto.apps.web import client_message, parse_blend, status_text
+from impasto.apps.painter import client_message, parse_blend, status_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -229,7 +229,7 @@ def test_status_text_before_and_during_a_run():
 
 def test_a_job_with_two_paintings_and_their_masks_then_its_files_are_gone(tmp_path, vgg19_weights):
     from impasto.net.features import VGGFeatures
-    from impasto.apps.web import Painter
+    from impasto.apps.painter import Painter
     from tests.conftest import gradient_image, stripes_image
 
     photo, first, second = tmp_path / "photo.png", tmp_path / "a.png", tmp_path / "b.png"

@@ -5,7 +5,8 @@ per-job options. Each job calls ``impasto.stylize`` (no algorithm here) with the
 style cache shared by the worker's jobs, so a painting's targets are computed once per size. A job writes
 its result under a temporary name and renames it when it is finished, so an existing output is always a
 finished one: a rerun skips it, which is how an interrupted batch resumes. A job that fails is logged with
-its one-line reason and the batch goes on; the summary counts done, skipped and failed jobs.
+its one-line reason and the batch goes on; the summary counts done, skipped and failed jobs. The command's
+parser and progress bar are ``impasto.cli.batch``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import glob
 import json
 import os
 import socket
-import sys
 import time
 from collections import OrderedDict
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -333,98 +333,6 @@ def summary(results: Iterable[JobResult]) -> dict[str, int]:
     for result in results:
         counts[result.status] += 1
     return counts
-
-
-# -- command line -------------------------------------------------------------------------------------------
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from dataclasses import fields
-
-    from ..cli.main import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_run_options
-    from ..config.options import Options
-
-    parser = OneLineParser(
-        prog="impasto batch",
-        description="Paint many photos: every photo x every style, or a CSV/JSON list of jobs. Existing "
-                    "outputs are skipped, so rerunning an interrupted batch resumes it.")
-    parser.add_argument("contents", nargs="*", metavar="CONTENT",
-                        help="photos: files, folders or glob patterns ('photos/*.jpg')")
-    parser.add_argument("-s", "--style", dest="styles", action="append", default=[], metavar="STYLE",
-                        help="a style image, folder or pattern (repeat for more styles)")
-    parser.add_argument("--jobs", type=Path, help="a .csv or .json list of jobs (columns/keys: content, style, "
-                                                  "output, and any option by its Python name)")
-    parser.add_argument("-o", "--output-dir", type=Path, required=True, help="folder for the results")
-    parser.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
-    parser.add_argument("--blend-styles", action="store_true",
-                        help="paint each photo once with all the styles blended (default: once per style)")
-    parser.add_argument("--workers", type=int,
-                        help="processes, each with its own network and an equal share of the cores (default 1; "
-                             "with --ray: actors, default one per CPU of the cluster)")
-    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                        help="run the jobs on a Ray cluster (pip install 'impasto[ray]'): --ray alone starts one on "
-                             "this machine; --ray auto / HOST:PORT / ray://HOST:10001 joins a running one "
-                             "(--workers: actors; default one per CPU)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_run_options(parser)
-    args = parser.parse_args(argv)
-    if args.style_masks:
-        parser.error("style masks belong to one photo each: they cannot be given for a whole batch")
-    if args.jobs and (args.contents or args.styles):
-        parser.error("give either --jobs or photos with --style, not both")
-    if not args.jobs and (not args.contents or not args.styles):
-        parser.error("give photos and at least one --style (or --jobs FILE)")
-    if args.workers is not None and not 1 <= args.workers <= 4096:
-        parser.error(f"workers must be from 1 to 4,096, got {args.workers}")
-    options = {item.name: getattr(args, item.name) for item in fields(Options)
-               if item.name != "preset" and getattr(args, item.name, None) is not None}
-    try:
-        suffix = f".{args.format}"
-        jobs = (jobs_from_file(args.jobs, args.output_dir, suffix) if args.jobs
-                else jobs_from_images(args.contents, args.styles, args.output_dir, suffix, args.blend_styles))
-        if args.output_dir.exists() and not args.output_dir.is_dir():
-            raise OptionError(f"output folder {display_path(args.output_dir)} is a file")
-        check_outputs(jobs)
-    except ImpastoError as error:
-        print(f"impasto: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(jobs), unit="job", file=sys.stderr, disable=True if args.quiet else None,
-               dynamic_ncols=True)
-
-    seen: list[JobResult] = []
-
-    def report(result: JobResult) -> None:
-        seen.append(result)
-        if result.status in ("failed", "interrupted"):
-            bar.write(f"impasto: {result.status}: {display_path(result.job.output.name)}: {result.message}",
-                      file=sys.stderr)
-        bar.update(1)
-        bar.set_postfix_str(summary_line(summary(seen)), refresh=False)
-
-    try:
-        if args.ray:
-            try:
-                import ray  # noqa: F401 - only checking that it is there
-            except ImportError:
-                raise OptionError("--ray needs Ray: pip install 'impasto[ray]'") from None
-            address = None if args.ray == "local" else args.ray
-            results = run_batch_on_ray(jobs, args.preset, options, address, args.workers or 0, on_result=report)
-        else:
-            results = run_batch(jobs, args.preset, options, args.workers or 1, on_result=report)
-    except KeyboardInterrupt:
-        results = seen + [JobResult(jobs[0], "interrupted", "batch interrupted")]
-    except ImpastoError as error:
-        bar.close()
-        print(f"impasto: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    bar.close()
-    counts = summary(results)
-    print(f"impasto batch: {summary_line(counts)}", file=sys.stderr)
-    if counts["interrupted"]:
-        return EXIT_INTERRUPTED
-    return EXIT_ERROR if counts["failed"] else 0
 
 
 def summary_line(counts: dict[str, int]) -> str:

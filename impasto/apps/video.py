@@ -12,14 +12,13 @@ first frame's style balance) is fixed for the whole clip, so the strength of the
 Each finished frame is written at once, as a PNG, into a work folder beside the output
 (``OUTPUT.frames``); the video is encoded from them at the end, and also when the run is interrupted (a
 playable clip of the frames done). ``--resume`` continues from the frames in the work folder; a finished
-video removes it.
+video removes it. The command's parser is ``impasto.cli.video``.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -30,26 +29,20 @@ import torch
 from PIL import Image
 
 from ..engine import Stylizer, load_network
-from ..errors import ImpastoError, Interrupted, OptionError, OutputError, display_path
+from ..errors import Interrupted, OptionError, OutputError, display_path
 from ..net.features import VGGFeatures
 from ..files import atomic_write, check_writable, path_kind
 from ..imaging.flow import FLOW_METHODS, optical_flow, reliable, warp
 from ..imaging.images import ImageLike, fit_long_side, image_to_tensor, load_image, tensor_to_image
 from ..loss.terms import TemporalLoss
 from ..loss.objective import NamedTerm
-from ..config.options import Options, check_int, check_number, resolve_options
+from ..config.checks import check_int, check_number
+from ..config.limits import DEFAULT_FRAME_ITERATIONS, DEFAULT_TEMPORAL_WEIGHT
+from ..config.options import Options, resolve_options
 from ..imaging.palette import color_statistics, match_colors
 from ..config.presets import DEFAULT_PRESET
 from ..imaging.video_io import Clip, open_clip, output_kind, write_clip
 
-# Measured on benchmarks/video.py's clips at 512 px (benchmarks/RESULTS.md): a weight at which the temporal
-# term holds the reliable pixels without freezing the strokes where the picture changes.
-DEFAULT_TEMPORAL_WEIGHT = 1000.0
-# Iterations of a frame after the first, at the output size, matching the style at that size only (the large
-# strokes come with the warped frame, so no half-size octave): a few are enough, a third of a still's time
-# (measured at 512 px: 4.7 s against 15.8 s for the first frame; 10 iterations with the octave took 8.8 s
-# and flickered more, 2.80 against 2.33).
-DEFAULT_FRAME_ITERATIONS = 6
 SETTINGS_FILE = "impasto-video.json"
 
 
@@ -169,7 +162,7 @@ def stylize_video(
             painted = stylizer.run()
             if style_weight is None:
                 # The first frame's style weight, balance included, for every frame after it.
-                style_weight = stylizer.style_weight
+                style_weight = stylizer.plan.style_weight
                 _write_settings(folder, {**settings, "style_weight_used": style_weight})
             _save_frame(painted, folder, index + 1)
             previous = (content, image_to_tensor(painted))
@@ -284,78 +277,3 @@ def _prepare_folder(folder: Path, settings: dict, resume: bool) -> tuple[int, Op
     folder.mkdir(exist_ok=True)
     _write_settings(folder, settings)
     return 0, None
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``impasto video INPUT STYLE [STYLE ...] -o OUTPUT [options]``."""
-    from dataclasses import fields
-
-    from ..cli.main import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, _number, _ranged, add_run_options
-    from ..config.limits import range_text
-
-    parser = OneLineParser(
-        prog="impasto video",
-        description="Repaint a clip in the style of one or more paintings, frame by frame, each frame held to the "
-                    "previous one along the optical flow so that it does not flicker.")
-    parser.add_argument("input", metavar="INPUT", help="a video file (MP4, MOV, WebM, GIF...) or a folder of "
-                                                       "numbered frames")
-    parser.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images (paintings)")
-    parser.add_argument("-o", "--output", required=True,
-                        help="result: .mp4/.mov/.mkv (H.264), .webm (VP9), .gif, or a folder for PNG frames")
-    video = parser.add_argument_group("video")
-    video.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
-                       help=f"how strongly each frame is held to the previous one where the flow is reliable "
-                            f"(default {DEFAULT_TEMPORAL_WEIGHT:g}; 0: warm start only)")
-    video.add_argument("--frame-iterations", type=_ranged("frame_iterations"), default=DEFAULT_FRAME_ITERATIONS,
-                       help=f"iterations of each frame after the first (default {DEFAULT_FRAME_ITERATIONS}; "
-                            f"{range_text('frame_iterations')})")
-    video.add_argument("--flow", choices=FLOW_METHODS, default="dis", help="optical flow: dis (default) or farneback")
-    video.add_argument("--independent", action="store_true",
-                       help="paint every frame as a still of its own (flickers; for comparison)")
-    video.add_argument("--max-frames", type=_ranged("max_frames"), metavar="N", help="paint only the first N frames")
-    video.add_argument("--resume", action="store_true", help="continue an interrupted run from its work folder")
-    video.add_argument("--keep-frames", action="store_true",
-                       help="keep the painted frames (OUTPUT.frames) after the video is written")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_run_options(parser)
-    args = parser.parse_args(argv)
-    if args.style_masks:
-        parser.error("style masks are drawn for one picture: they cannot be given for a clip")
-    options = {item.name: getattr(args, item.name) for item in fields(Options)
-               if item.name != "preset" and getattr(args, item.name, None) is not None}
-
-    from tqdm import tqdm
-
-    bar = None
-
-    def progress(update: FrameProgress) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=update.frames, initial=update.done_before, unit="frame", file=sys.stderr,
-                       disable=True if args.quiet else None, dynamic_ncols=True)
-        bar.update(update.frame - bar.n)
-        bar.set_postfix_str(f"{update.seconds:.1f} s/frame", refresh=False)
-
-    try:
-        result = stylize_video(args.input, args.styles, args.output, preset=args.preset,
-                               temporal_weight=args.temporal_weight, frame_iterations=args.frame_iterations,
-                               flow=args.flow, independent=args.independent, resume=args.resume,
-                               max_frames=args.max_frames, keep_frames=args.keep_frames, callback=progress,
-                               **options)
-    except Interrupted as interrupted:
-        if bar is not None:
-            bar.close()
-        where = ", ".join(display_path(path) for path in interrupted.saved) or "nowhere (no frame was finished)"
-        print(f"impasto video: interrupted; the frames done so far are in {where} (add --resume to continue)",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ImpastoError as error:
-        if bar is not None:
-            bar.close()
-        print(f"impasto video: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    if bar is not None:
-        bar.close()
-    if not args.quiet:
-        print(f"impasto video: wrote {display_path(result.output)} ({result.frames} frames)", file=sys.stderr)
-    return 0

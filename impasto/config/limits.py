@@ -1,4 +1,5 @@
-"""The accepted range of every bounded option: one table for the Python API's checks and the CLI's parser.
+"""The accepted range of every bounded option: one table for the Python API's checks and the CLI's parser;
+and the numeric defaults that the help texts show.
 
 Kept free of heavy imports so that the command line can check its arguments before PyTorch loads.
 """
@@ -6,6 +7,16 @@ Kept free of heavy imports so that the command line can check its arguments befo
 # Pillow's own guard against decompression bombs (Image.MAX_IMAGE_PIXELS, about 89 megapixels): the default
 # of max_input_pixels, the largest input image a run opens.
 DEFAULT_MAX_INPUT_PIXELS = 89_478_485
+
+# impasto video's defaults (the command line shows them; impasto.apps.video.stylize_video takes them).
+# Measured on benchmarks/video.py's clips at 512 px (benchmarks/RESULTS.md): a weight at which the temporal
+# term holds the reliable pixels without freezing the strokes where the picture changes.
+DEFAULT_TEMPORAL_WEIGHT = 1000.0
+# Iterations of a frame after the first, at the output size, matching the style at that size only (the large
+# strokes come with the warped frame, so no half-size octave): a few are enough, a third of a still's time
+# (measured at 512 px: 4.7 s against 15.8 s for the first frame; 10 iterations with the octave took 8.8 s
+# and flickered more, 2.80 against 2.33).
+DEFAULT_FRAME_ITERATIONS = 6
 
 # Below this the five poolings leave less than one pixel for conv5_x.
 MIN_SIZE = 32

@@ -1,14 +1,14 @@
 """All settings of a run in one validated dataclass, built from a preset plus explicit overrides."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional, Sequence, Union
 
 from ..errors import OptionError, display_path
 from ..files import path_kind
 from .layers import MODELS, parse_weighted_layers
-from .limits import DEFAULT_MAX_INPUT_PIXELS, FLOAT_RANGES, INT_RANGES, MAX_SIDE, MIN_SIZE, range_text
+from .checks import check_bounded_number, check_int, check_number
+from .limits import DEFAULT_MAX_INPUT_PIXELS, MAX_SIDE, MIN_SIZE
 from .choices import (CONTENT_REDUCTIONS, DEVICES, INIT_KINDS, INIT_PALETTES, LINE_SEARCHES, LOSS_UNITS, OPTIMIZERS,
                       POOLINGS, PRESERVE_COLORS, RESAMPLE_FILTERS, STAGE_HANDOFFS, STYLE_NORMALIZATION_CHOICES,
                       STYLE_SHAPES, STYLE_STATISTICS, TV_KINDS)
@@ -81,46 +81,8 @@ class Options:
 
     def validate(self) -> "Options":
         """Check every value and normalize layer specs to (canonical name, weight) pairs."""
-        for name in ("size", "scales", "min_size", "log_every", "lbfgs_history", "lbfgs_restart", "style_octaves"):
-            check_int(name, getattr(self, name))
-        if self.style_size is not None:
-            check_int("style_size", self.style_size)
-        if self.style_scale is not None:
-            _check_bounded_float("style_scale", self.style_scale)
-            if self.style_size is not None:
-                raise OptionError("give style_size (pixels) or style_scale (relative to the output), not both")
-        if self.preserve_colors is not None and self.preserve_colors not in PRESERVE_COLORS:
-            raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, "
-                              f"got {self.preserve_colors!r}")
-        for name in ("max_input_pixels", "tile", "tile_overlap"):
-            if getattr(self, name) is not None:
-                check_int(name, getattr(self, name))
-        if self.tile_overlap is not None and self.tile is not None and 2 * self.tile_overlap >= self.tile:
-            raise OptionError(f"tile_overlap must be less than half the tile ({self.tile} px), got "
-                              f"{self.tile_overlap}")
-        if self.model not in MODELS:
-            raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
-        for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
-            check_number(name, getattr(self, name))
-        _check_bounded_float("style_balance", self.style_balance)
-        if self.lr <= 0:
-            raise OptionError(f"lr must be > 0, got {self.lr}")
-        if self.lr_decay <= 0:
-            raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
-        for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
-                              ("style_normalization", STYLE_NORMALIZATION_CHOICES),
-                              ("style_loss", STYLE_STATISTICS),
-                              ("tv_kind", TV_KINDS),
-                              ("device", DEVICES), ("pooling", POOLINGS),
-                              ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
-                              ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
-                              ("resample", RESAMPLE_FILTERS), ("style_shape", STYLE_SHAPES)):
-            if getattr(self, name) not in allowed:
-                raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
-                                  f"got {getattr(self, name)!r}")
-        if self.init not in INIT_KINDS and path_kind(str(self.init), "init image") != "file":
-            raise OptionError(f"init must be content, uniform, normal, mean, keras or an image file; "
-                              f"{display_path(str(self.init))} is none")
+        self._check_sizes()
+        self._check_weights_and_choices()
         self.content_layers = parse_weighted_layers(self.content_layers, self.model)
         self.style_layers = parse_weighted_layers(self.style_layers, self.model)
         if self.stage_shapes is not None:
@@ -149,6 +111,53 @@ class Options:
             raise OptionError(f"clamp_pixels must be True or False, got {self.clamp_pixels!r}")
         return self
 
+    def _check_sizes(self) -> None:
+        """The pixel sizes, counts and tiles (integers in their ranges, limits.INT_RANGES), and the colour
+        preservation, which may be None."""
+        for name in ("size", "scales", "min_size", "log_every", "lbfgs_history", "lbfgs_restart", "style_octaves"):
+            check_int(name, getattr(self, name))
+        if self.style_size is not None:
+            check_int("style_size", self.style_size)
+        if self.style_scale is not None:
+            check_bounded_number("style_scale", self.style_scale)
+            if self.style_size is not None:
+                raise OptionError("give style_size (pixels) or style_scale (relative to the output), not both")
+        if self.preserve_colors is not None and self.preserve_colors not in PRESERVE_COLORS:
+            raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, "
+                              f"got {self.preserve_colors!r}")
+        for name in ("max_input_pixels", "tile", "tile_overlap"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name))
+        if self.tile_overlap is not None and self.tile is not None and 2 * self.tile_overlap >= self.tile:
+            raise OptionError(f"tile_overlap must be less than half the tile ({self.tile} px), got "
+                              f"{self.tile_overlap}")
+
+    def _check_weights_and_choices(self) -> None:
+        """The loss weights and rates (finite, >= 0) and every enumerated setting (choices.py)."""
+        if self.model not in MODELS:
+            raise OptionError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
+        for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
+            check_number(name, getattr(self, name))
+        check_bounded_number("style_balance", self.style_balance)
+        if self.lr <= 0:
+            raise OptionError(f"lr must be > 0, got {self.lr}")
+        if self.lr_decay <= 0:
+            raise OptionError(f"lr_decay must be > 0, got {self.lr_decay}")
+        for name, allowed in (("content_reduction", CONTENT_REDUCTIONS),
+                              ("style_normalization", STYLE_NORMALIZATION_CHOICES),
+                              ("style_loss", STYLE_STATISTICS),
+                              ("tv_kind", TV_KINDS),
+                              ("device", DEVICES), ("pooling", POOLINGS),
+                              ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
+                              ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
+                              ("resample", RESAMPLE_FILTERS), ("style_shape", STYLE_SHAPES)):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, name)!r}")
+        if self.init not in INIT_KINDS and path_kind(str(self.init), "init image") != "file":
+            raise OptionError(f"init must be content, uniform, normal, mean, keras or an image file; "
+                              f"{display_path(str(self.init))} is none")
+
     def stage_optimizers(self) -> list[str]:
         """The optimizer of each scale: ``"adam"`` for all, or a comma-separated list such as ``"lbfgs,adam"``."""
         names = [name.strip() for name in str(self.optimizer).split(",")]
@@ -156,31 +165,6 @@ class Options:
 
     def stage_count(self) -> int:
         return len(self.stage_shapes) if self.stage_shapes is not None else self.scales
-
-
-def check_int(name: str, value: Any) -> None:
-    """``value`` is an integer within ``INT_RANGES[name]``."""
-    low, high = INT_RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        shown = repr(value) if len(repr(value)) <= 30 else f"{repr(value)[:27]}..."
-        raise OptionError(f"{name} must be an integer from {range_text(name)}, got {shown}")
-
-
-def check_number(name: str, value: Any) -> None:
-    """``value`` is a finite number >= 0 (weights, rates)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise OptionError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
-def _check_bounded_float(name: str, value: Any) -> None:
-    check_number(name, value)
-    low, high = FLOAT_RANGES[name]
-    if not low <= float(value) <= high:
-        raise OptionError(f"{name} must be from {range_text(name)}, got {value}")
 
 
 def _per_stage(name: str, value: Union[int, Sequence[int]], stages: int) -> list[int]:
