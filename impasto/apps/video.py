@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -107,25 +107,13 @@ def stylize_video(
     comparison). On KeyboardInterrupt the frames done so far are encoded into ``output`` and ``Interrupted``
     is raised; ``resume`` continues an interrupted run from its work folder.
     """
-    if flow not in FLOW_METHODS:
-        raise OptionError(f"flow must be one of {', '.join(FLOW_METHODS)}, got {flow!r}")
-    check_number("temporal_weight", temporal_weight)
-    check_int("frame_iterations", frame_iterations)
-    if max_frames is not None:
-        check_int("max_frames", max_frames)
+    _check_video_settings(flow, temporal_weight, frame_iterations, max_frames)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     still = resolve_options(preset, **options)
     output = Path(output)
     kind = output_kind(output)
     clip = open_clip(input)
-    if kind == "folder":
-        exists = path_kind(output, "output folder", OutputError)
-        if exists == "file":
-            raise OutputError(f"output {display_path(output)} is a file; give a folder, or a video file name")
-        # An existing folder must take files; a new one is made where its parent must take it.
-        check_writable(output / "frame_000001.png" if exists == "dir" else output, (input, *styles), "output")
-    else:
-        check_writable(output, (input, *styles), "output video")
+    _check_output(output, kind, (input, *styles))
     style_images = [load_image(image, f"style image {index}") for index, image in enumerate(styles, start=1)]
     shape = frame_shape(clip, still.size)
     total = min(clip.frames, max_frames) if max_frames else clip.frames
@@ -137,14 +125,9 @@ def stylize_video(
     done, style_weight = _prepare_folder(folder, settings, resume)
 
     network = network if network is not None else load_network(still.weights, still.model)
-    style_cache: OrderedDict = OrderedDict()
     seed = still.seed if still.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    previous: Optional[tuple[Image.Image, torch.Tensor]] = None  # (input frame, painted frame)
-    if done:
-        # Resuming: the last painted frame and its input frame are where the next frame starts from.
-        last_input = next(clip.read(done - 1))
-        last_painted = image_to_tensor(Image.open(folder / _frame_name(done)).convert("RGB"))
-        previous = (last_input.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), last_painted)
+    painter = _FramePainter(still, style_images, network, seed, temporal_weight, frame_iterations, flow, independent)
+    previous = _resumed_frame(clip, folder, done, shape)
     seconds: list[float] = []
     start = time.perf_counter()
     try:
@@ -153,12 +136,7 @@ def stylize_video(
                 break
             began = time.perf_counter()
             content = frame.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
-            if previous is None or independent:
-                stylizer = Stylizer(content, style_images, replace(still, seed=seed), network=network,
-                                    style_cache=style_cache)
-            else:
-                stylizer = _warm_stylizer(content, style_images, still, previous, style_weight, temporal_weight,
-                                          frame_iterations, flow, seed, network, style_cache)
+            stylizer = painter.stylizer(content, previous, style_weight)
             painted = stylizer.run()
             if style_weight is None:
                 # The first frame's style weight, balance included, for every frame after it.
@@ -170,14 +148,7 @@ def stylize_video(
             if callback is not None:
                 callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, done))
     except KeyboardInterrupt:
-        finished = _count_frames(folder)
-        saved = []
-        if finished and kind != "folder":
-            saved.append(write_clip(output, _frames(folder, finished), clip.fps, clip))
-        elif finished:
-            saved.append(folder)
-        last = Image.open(folder / _frame_name(finished)).convert("RGB") if finished else None
-        raise Interrupted(last, saved) from None
+        raise _interrupted(clip, folder, output, kind) from None
     finished = _count_frames(folder)
     if kind != "folder":
         write_clip(output, _frames(folder, finished), clip.fps, clip)
@@ -186,6 +157,75 @@ def stylize_video(
     else:
         (folder / SETTINGS_FILE).unlink(missing_ok=True)
     return VideoResult(output, finished, len(seconds), seconds)
+
+
+def _check_video_settings(flow: str, temporal_weight: float, frame_iterations: int,
+                          max_frames: Optional[int]) -> None:
+    if flow not in FLOW_METHODS:
+        raise OptionError(f"flow must be one of {', '.join(FLOW_METHODS)}, got {flow!r}")
+    check_number("temporal_weight", temporal_weight)
+    check_int("frame_iterations", frame_iterations)
+    if max_frames is not None:
+        check_int("max_frames", max_frames)
+
+
+@dataclass
+class _FramePainter:
+    """What every frame of a clip is painted with: the still's options, the paintings, one network, one
+    seed and one style cache for the whole clip, and the temporal settings."""
+
+    still: Options
+    styles: list[Image.Image]
+    network: VGGFeatures
+    seed: int
+    temporal_weight: float
+    iterations: int
+    flow: str
+    independent: bool
+    style_cache: OrderedDict = field(default_factory=OrderedDict)
+
+    def stylizer(self, content: Image.Image, previous: Optional[tuple[Image.Image, torch.Tensor]],
+                 style_weight: Optional[float]) -> Stylizer:
+        """The first frame (or every frame, ``independent``) as a still; the others from the one before."""
+        if previous is None or self.independent:
+            return Stylizer(content, self.styles, replace(self.still, seed=self.seed), network=self.network,
+                            style_cache=self.style_cache)
+        return _warm_stylizer(content, self.styles, self.still, previous, style_weight, self.temporal_weight,
+                              self.iterations, self.flow, self.seed, self.network, self.style_cache)
+
+
+def _check_output(output: Path, kind: str, inputs: tuple) -> None:
+    """The output (a video file, or a folder for PNG frames) can be written and is none of the inputs."""
+    if kind == "folder":
+        exists = path_kind(output, "output folder", OutputError)
+        if exists == "file":
+            raise OutputError(f"output {display_path(output)} is a file; give a folder, or a video file name")
+        # An existing folder must take files; a new one is made where its parent must take it.
+        check_writable(output / "frame_000001.png" if exists == "dir" else output, inputs, "output")
+    else:
+        check_writable(output, inputs, "output video")
+
+
+def _resumed_frame(clip: Clip, folder: Path, done: int,
+                   shape: tuple[int, int]) -> Optional[tuple[Image.Image, torch.Tensor]]:
+    """(input frame, painted frame) where a resumed run's next frame starts from; None with nothing done."""
+    if not done:
+        return None
+    last_input = next(clip.read(done - 1))
+    last_painted = image_to_tensor(Image.open(folder / _frame_name(done)).convert("RGB"))
+    return last_input.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), last_painted
+
+
+def _interrupted(clip: Clip, folder: Path, output: Path, kind: str) -> Interrupted:
+    """The frames done so far encoded into a playable ``output`` (or left in the output folder)."""
+    finished = _count_frames(folder)
+    saved = []
+    if finished and kind != "folder":
+        saved.append(write_clip(output, _frames(folder, finished), clip.fps, clip))
+    elif finished:
+        saved.append(folder)
+    last = Image.open(folder / _frame_name(finished)).convert("RGB") if finished else None
+    return Interrupted(last, saved)
 
 
 def _warm_stylizer(content: Image.Image, styles: list[Image.Image], still: Options,
