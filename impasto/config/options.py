@@ -37,7 +37,7 @@ class Options:
     content_weight: float = 1.0
     style_weight: float = 1e3
     # > 0: the style weight follows the painting's feature energy relative to the photo's, raised to this
-    # power (engine.Stylizer._style_balance): 0 gives every painting the same weight.
+    # power (impasto.engine.plan._style_balance): 0 gives every painting the same weight.
     style_balance: float = 0.0
     tv_weight: float = 0.0
     content_reduction: str = "mean"
@@ -49,7 +49,7 @@ class Options:
     init_palette: str = "content"  # "style": the initial image recoloured to the style's colour statistics
     preserve_colors: Optional[str] = None  # "luminance" or "histogram": the result keeps the photo's colours
     # "torchvision": the loss weights were tuned on torchvision's VGG with mean/std input (D2L); on another
-    # network they are rescaled layer by layer by the measured ratio of activation scales (engine.calibrate).
+    # network they are rescaled layer by layer by the measured ratio of activation scales (impasto.net.calibration).
     loss_units: str = "network"
     clamp_pixels: bool = True  # Adam keeps pixels displayable after each step (D2L does not)
     # How a finished scale starts the next: "bicubic" (the float image) or "d2l" (as the book: the image
@@ -69,7 +69,7 @@ class Options:
     device: str = "auto"
     log_every: int = 1
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS  # decompression-bomb guard; None: no limit
-    # Scales larger than ``tile`` px are painted in overlapping tiles of at most tile x tile (impasto.tiles);
+    # Scales larger than ``tile`` px are painted in overlapping tiles of at most tile x tile (impasto.engine.tiles);
     # None: only when the output would not fit in memory whole. ``tile_overlap`` None: the tile side / 8.
     tile: Optional[int] = None
     tile_overlap: Optional[int] = None

@@ -60,7 +60,7 @@ PRESETS: dict[str, dict] = {
     "d2l": {
         "description": "D2L chapter: 150x225 for 500 epochs, then 600x900 for 300; Adam lr 0.01, x0.1 decay; "
                        "the book's weights (tuned on torchvision's VGG-19) carried to the bundled Caffe VGG-19 by "
-                       "measured factors (impasto/calibration.py)",
+                       "measured factors (impasto/net/calibration.py)",
         "stage_shapes": [(150, 225), (600, 900)],
         "iterations": [500, 300],
         "optimizer": "adam",

@@ -26,11 +26,11 @@ from ..errors import OptionError, ResourceError
 from .device import MEASURED_DTYPE, available_bytes, estimate_bytes
 
 # The tile side picked when a run does not fit and no tile size was given: 1024 x 1024 px needs about
-# 3.7 GB to optimise (resources.estimate_bytes), and has little overlap to pay for (1/8 of the side).
+# 3.7 GB to optimise (device.estimate_bytes), and has little overlap to pay for (1/8 of the side).
 DEFAULT_TILE = 1024
 MIN_TILE = INT_RANGES["tile"][0]
 OVERLAP_FRACTION = 8  # the default overlap: the tile side / 8
-# What a tiled run holds beside one tile's optimisation (resources.estimate_bytes of the tile): the canvas
+# What a tiled run holds beside one tile's optimisation (device.estimate_bytes of the tile): the canvas
 # and its half-precision warm start, the output's 8-bit conversion (per output pixel), and one pass of the
 # whole painting plus the tile's targets (fixed). benchmarks/tiles.py measured peaks of 4.09, 4.14 and
 # 4.67 GB at 2048, 4096 and 8192 px with 1024 px tiles: about 15 B per output pixel over 4.05 GB. Rounded up.
