@@ -9,6 +9,8 @@ be from 32 to 65,536, got '10'").
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from typing import Any
@@ -17,7 +19,7 @@ from ..config.checks import check_bounded_number, check_int, check_number
 from ..config.limits import range_text
 from ..config.option_table import RUN_GROUPS, Kind, OptionSpec, specs_in
 from ..config.options import Options
-from ..errors import OptionError
+from ..errors import ImpastoWarning, OptionError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -150,3 +152,12 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     the preset's values hold."""
     return {field.name: getattr(args, field.name) for field in fields(Options)
             if field.name != "preset" and getattr(args, field.name, None) is not None}
+
+
+def one_line_warnings(prog: str = "impasto") -> None:
+    """impasto's own warnings (a tiny photo upscaled, an animated painting...) as one line each on stderr,
+    ``PROG: warning: ...``, not Python's two lines (file:line, then the source line); library warnings
+    (PyTorch internals) are not the user's concern and are not shown. As the still command does."""
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", ImpastoWarning)
+    warnings.showwarning = lambda message, *_: print(f"{prog}: warning: {message}", file=sys.stderr)
