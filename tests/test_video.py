@@ -1,4 +1,6 @@
+import re
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -7,11 +9,11 @@ from PIL import Image
 
 from impasto import Interrupted
 from impasto.cli.main import main
-from impasto.errors import ImageInputError, OptionError, OutputError
+from impasto.errors import ImageInputError, OptionError, OutputError, display_path
 from impasto.imaging.flow import temporal_difference
 from impasto.imaging.samples import sample_clip
 from impasto.apps.video import stylize_video, work_folder
-from impasto.imaging.video_io import open_clip, write_clip
+from impasto.imaging.video_io import Clip, open_clip, write_clip
 
 # Tiny and quick: 96 px frames, one short scale for the first frame, a few iterations after it.
 FAST = dict(size=96, scales=1, iterations=12, frame_iterations=4, seed=0)
@@ -183,3 +185,165 @@ def test_ctrl_c_in_the_command_leaves_a_playable_clip(tmp_path, style_path):
     assert len(lines) == 1 and "interrupted; the frames done so far are in" in lines[0], stderr
     done = open_clip(output).frames
     assert 2 <= done < 40 and len(list(work_folder(output).glob("frame_*.png"))) == done
+
+
+# Issue 22: inputs that break half way, odd and mixed frame sizes, outputs among the inputs, warnings.
+QUICK = ["--size", "64", "--scales", "1", "--iterations", "1", "--frame-iterations", "1", "-q"]
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("impasto video: error: ") and "Traceback" not in err, err
+    return err
+
+
+def frames_folder(folder, frames):
+    folder.mkdir()
+    for number, frame in enumerate(frames, start=1):
+        frame.save(folder / f"frame_{number:03d}.png")
+    return folder
+
+
+def fast_start_video(path, frames):
+    """An MP4 with its index at the front (``movflags=faststart``): the frame count is known from the start."""
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height = frames[0].size
+        video.pix_fmt = "yuv420p"
+        for frame in frames:
+            for packet in video.encode(av.VideoFrame.from_image(frame)):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    return path
+
+
+def test_a_frame_that_cannot_be_decoded_half_way_keeps_the_frames_done(tmp_path, style_path, capsys):
+    frames = sample_clip(frames=4, size=(64, 48))[0]
+    source = frames_folder(tmp_path / "frames", frames)
+    whole = (source / "frame_003.png").read_bytes()
+    (source / "frame_003.png").write_bytes(whole[:len(whole) // 2])  # its header is fine, its pixels cut off
+    output = tmp_path / "out.mp4"
+    assert main(["video", str(source), str(style_path), "-o", str(output), *QUICK]) == 1
+    err = one_error_line(capsys)
+    assert "frame_003.png" in err and "damaged or truncated" in err and "the 2 frame(s) done are in" in err, err
+    # As after Ctrl-C: a playable clip of the frames done, and the work folder for --resume.
+    assert open_clip(output).frames == 2
+    assert sorted(path.name for path in work_folder(output).glob("frame_*.png")) == \
+        ["frame_000001.png", "frame_000002.png"]
+    (source / "frame_003.png").write_bytes(whole)  # the input fixed, the run continues where it stopped
+    assert main(["video", str(source), str(style_path), "-o", str(output), "--resume", *QUICK]) == 0
+    assert open_clip(output).frames == 4 and not work_folder(output).exists()
+
+
+def test_a_damaged_or_cut_off_video_is_one_line(tmp_path, style_path, capsys):
+    source = fast_start_video(tmp_path / "in.mp4", sample_clip(frames=12, size=(64, 48))[0])
+    data = source.read_bytes()
+    with av.open(str(source)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(container.streams.video[0]) if packet.size]
+    # A packet in the middle zeroed: FFmpeg decodes the frames before it, then fails.
+    damaged = bytearray(data)
+    position, size = packets[5]
+    damaged[position:position + size] = bytes(size)
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    output = tmp_path / "a.mp4"
+    assert main(["video", str(tmp_path / "damaged.mp4"), str(style_path), "-o", str(output), *QUICK]) == 1
+    err = one_error_line(capsys)
+    assert display_path(tmp_path / "damaged.mp4") in err and "damaged or cut off" in err, err
+    done = int(re.search(r"; the (\d+) frame\(s\) done are in ", err).group(1))
+    assert 1 <= done < 12 and open_clip(output).frames == done
+    assert len(list(work_folder(output).glob("frame_*.png"))) == done
+    # Cut off inside its first frame (the index at the front still lists frames): one line, nothing left behind.
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])
+    assert main(["video", str(tmp_path / "cut.mp4"), str(style_path), "-o", str(tmp_path / "b.mp4"), *QUICK]) == 1
+    err = one_error_line(capsys)
+    assert "cut.mp4" in err and "no frame was finished" in err, err
+    assert not (tmp_path / "b.mp4").exists() and not work_folder(tmp_path / "b.mp4").exists()
+    # Cut off later, where FFmpeg just stops early: the frames it gave are painted, and a one-line warning.
+    (tmp_path / "short.mp4").write_bytes(data[:len(data) * 7 // 10])
+    listed = open_clip(tmp_path / "short.mp4").frames
+    assert main(["video", str(tmp_path / "short.mp4"), str(style_path), "-o", str(tmp_path / "c.mp4"), *QUICK]) == 0
+    err = capsys.readouterr().err
+    painted = open_clip(tmp_path / "c.mp4").frames
+    assert painted < listed and err == (f"impasto: warning: input video {display_path(tmp_path / 'short.mp4')} ended "
+                                        f"after {painted} of the {listed} frames its container lists (a damaged "
+                                        f"or cut-off file?)\n"), err
+
+
+def test_a_file_among_the_frames_that_is_not_an_image_is_refused_up_front(tmp_path, style_path, capsys):
+    source = frames_folder(tmp_path / "frames", sample_clip(frames=3, size=(64, 48))[0])
+    (source / "frame_002.png").write_text("not a picture")
+    output = tmp_path / "out.mp4"
+    assert main(["video", str(source), str(style_path), "-o", str(output), *QUICK]) == 1
+    err = one_error_line(capsys)
+    assert "input frame 2" in err and "frame_002.png' is not an image Pillow can read" in err, err
+    assert not output.exists() and not work_folder(output).exists()  # refused before anything was painted
+
+
+def test_frames_of_other_and_odd_sizes_are_painted_at_one_even_size(tmp_path, style_path, capsys):
+    frames = sample_clip(frames=3, size=(96, 64))[0]
+    source = frames_folder(tmp_path / "frames", [frames[0].resize((95, 63)), frames[1].resize((80, 70)),
+                                                 frames[2].resize((95, 63))])
+    # An odd --size too: the first frame was painted at 65 px and the next ones at 64, then H.264 failed.
+    argv = ["video", str(source), str(style_path), "-o", str(tmp_path / "b.mp4"), "--size", "65", *QUICK[2:]]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err == ("impasto: warning: 1 input frame(s) differ in size from the first (95x63), from 'frame_002.png' "
+                   "(80x70) on: every frame is resized to the clip's 64x42\n"), err
+    painted = list(open_clip(tmp_path / "b.mp4").read())
+    assert [frame.size for frame in painted] == [(64, 42)] * 3
+    assert not work_folder(tmp_path / "b.mp4").exists()
+    # A folder output: its PNG frames are of that one size too.
+    assert main(["video", str(source), str(style_path), "-o", str(tmp_path / "png"), "--size", "65", *QUICK[2:]]) == 0
+    assert {Image.open(path).size for path in (tmp_path / "png").glob("frame_*.png")} == {(64, 42)}
+
+
+def test_fixed_recipes_paint_their_first_frame_at_the_clips_size():
+    from impasto.apps.video import _long_side, _still_at, frame_shape
+    from impasto.config.options import resolve_options
+
+    clip = Clip(Path("x"), 3, Fraction(10), (95, 63), False)
+    d2l = resolve_options("d2l")  # fixed stages (150, 225) then (600, 900): a 3:2 picture
+    shape = frame_shape(clip, _long_side(d2l))
+    assert shape == (596, 900)  # the last stage's long side at the clip's aspect, both even
+    assert _still_at(d2l, shape).stage_shapes == [(149, 225), (596, 900)]
+    assert _still_at(resolve_options("impasto", size=65), (42, 64)).size == 64
+
+
+def test_write_clip_refuses_odd_and_mixed_sizes_in_one_line(tmp_path):
+    frame = Image.new("RGB", (64, 48))
+    with pytest.raises(OutputError, match="libx264 needs even frame sizes, got 63x48"):
+        write_clip(tmp_path / "odd.mp4", [frame.resize((63, 48))], Fraction(10))
+    with pytest.raises(OutputError, match="frame 2 is 32x24, not 64x48 like the first"):
+        write_clip(tmp_path / "mixed.mp4", [frame, frame.resize((32, 24))], Fraction(10))
+    with pytest.raises(OutputError, match="frame 2 is 32x24"):
+        write_clip(tmp_path / "mixed.gif", [frame, frame.resize((32, 24))], Fraction(10))
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_an_output_in_the_input_frames_folder_is_refused(tmp_path, style_path, capsys):
+    source = frames_folder(tmp_path / "frames", sample_clip(frames=2, size=(64, 48))[0])
+    before = sorted(path.name for path in source.iterdir())
+    for output, where in ((source, "which is the input folder"), (source / "painted", "which is inside the input"),
+                          (source / "out.mp4", "which is inside the input")):
+        assert main(["video", str(source), str(style_path), "-o", str(output), *QUICK]) == 1
+        err = one_error_line(capsys)
+        assert where in err and "choose an output outside it" in err, err
+    assert sorted(path.name for path in source.iterdir()) == before  # not one file written among the frames
+    # Beside it is fine.
+    assert main(["video", str(source), str(style_path), "-o", str(tmp_path / "painted"), *QUICK]) == 0
+
+
+def test_warnings_are_one_line(tmp_path, style_path):
+    import subprocess
+    import sys
+
+    animated = tmp_path / "animated.gif"
+    painting = Image.open(style_path)
+    painting.save(animated, save_all=True, append_images=[painting.rotate(90)])
+    source = write_clip(tmp_path / "frames", sample_clip(frames=2, size=(64, 48))[0], Fraction(10))
+    result = subprocess.run([sys.executable, "-m", "impasto", "video", str(source), str(animated), "-o",
+                             str(tmp_path / "out.mp4"), *QUICK], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "impasto: warning: style image 1 animated.gif has 2 frames; using the first\n", \
+        result.stderr

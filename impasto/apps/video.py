@@ -16,10 +16,12 @@ video removes it. The command's parser is ``impasto.cli.video``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +31,7 @@ import torch
 from PIL import Image
 
 from ..engine import Stylizer, load_network
-from ..errors import Interrupted, OptionError, OutputError, display_path
+from ..errors import ImpastoError, ImpastoWarning, Interrupted, OptionError, OutputError, display_path
 from ..net.features import VGGFeatures
 from ..files import atomic_write, check_writable, path_kind
 from ..imaging.flow import FLOW_METHODS, optical_flow, reliable, warp
@@ -76,9 +78,25 @@ def work_folder(output: Path) -> Path:
 
 
 def frame_shape(clip: Clip, size: int) -> tuple[int, int]:
-    """(height, width) of the painted frames: long side ``size``, both even (H.264 and VP9 need it)."""
+    """(height, width) of every painted frame: the first frame's aspect, long side ``size``, both even (H.264
+    and VP9 need it). Frames of another size are resized to it."""
     height, width = fit_long_side(clip.size[0], clip.size[1], size)
     return max(2, height - height % 2), max(2, width - width % 2)
+
+
+def _long_side(still: Options) -> int:
+    """The long side a still of these options is painted at: a fixed recipe's last stage, or ``size``."""
+    return max(still.stage_shapes[-1]) if still.stage_shapes is not None else still.size
+
+
+def _still_at(still: Options, shape: tuple[int, int]) -> Options:
+    """The still's options painting exactly at ``shape`` (the clip's even size), so the first frame has the
+    size of all the others: a fixed recipe's stages keep their long sides at the clip's aspect."""
+    height, width = shape
+    if still.stage_shapes is not None:
+        stages = [fit_long_side(width, height, max(stage)) for stage in still.stage_shapes[:-1]]
+        return replace(still, stage_shapes=[*stages, shape]).validate()
+    return replace(still, size=max(shape)).validate()
 
 
 def stylize_video(
@@ -114,19 +132,21 @@ def stylize_video(
     kind = output_kind(output)
     clip = open_clip(input)
     _check_output(output, kind, (input, *styles))
+    _check_not_among_inputs(work_folder(output), clip)
     style_images = [load_image(image, f"style image {index}") for index, image in enumerate(styles, start=1)]
-    shape = frame_shape(clip, still.size)
+    shape = frame_shape(clip, _long_side(still))
+    _warn_other_sizes(clip, shape)
     total = min(clip.frames, max_frames) if max_frames else clip.frames
     folder = work_folder(output)
     settings = {"input": str(Path(input).resolve()), "styles": [_describe(image) for image in styles],
                 "preset": preset, "options": still.to_dict(), "temporal_weight": temporal_weight,
                 "frame_iterations": frame_iterations, "flow": flow, "independent": independent,
                 "shape": list(shape)}
-    done, style_weight = _prepare_folder(folder, settings, resume)
-
     network = network if network is not None else load_network(still.weights, still.model)
+    done, style_weight = _prepare_folder(folder, settings, resume)
     seed = still.seed if still.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
-    painter = _FramePainter(still, style_images, network, seed, temporal_weight, frame_iterations, flow, independent)
+    painter = _FramePainter(_still_at(still, shape), style_images, network, seed, temporal_weight,
+                            frame_iterations, flow, independent)
     previous = _resumed_frame(clip, folder, done, shape)
     seconds: list[float] = []
     start = time.perf_counter()
@@ -138,6 +158,8 @@ def stylize_video(
             content = frame.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
             stylizer = painter.stylizer(content, previous, style_weight)
             painted = stylizer.run()
+            if painted.size != content.size:  # never: every frame is painted at the clip's size
+                painted = painted.resize(content.size, Image.Resampling.LANCZOS)
             if style_weight is None:
                 # The first frame's style weight, balance included, for every frame after it.
                 style_weight = stylizer.plan.style_weight
@@ -147,11 +169,18 @@ def stylize_video(
             seconds.append(time.perf_counter() - began)
             if callback is not None:
                 callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, done))
-    except KeyboardInterrupt:
-        raise _interrupted(clip, folder, output, kind) from None
+    except (KeyboardInterrupt, Interrupted):
+        raise _interrupted(clip, folder, output, kind, shape) from None
+    except ImpastoError as error:
+        # A frame that cannot be read half way (a cut-off file, a damaged frame), or a frame's run that
+        # fails: the frames done are kept as an interrupt keeps them, and the error says where.
+        raise _failed(error, clip, folder, output, kind, shape) from None
     finished = _count_frames(folder)
+    if finished < total:
+        warnings.warn(f"input video {display_path(input)} ended after {finished} of the {total} frames its "
+                      f"container lists (a damaged or cut-off file?)", ImpastoWarning)
     if kind != "folder":
-        write_clip(output, _frames(folder, finished), clip.fps, clip)
+        write_clip(output, _frames(folder, finished, shape), clip.fps, clip)
         if not keep_frames:
             shutil.rmtree(folder, ignore_errors=True)
     else:
@@ -212,20 +241,70 @@ def _resumed_frame(clip: Clip, folder: Path, done: int,
     if not done:
         return None
     last_input = next(clip.read(done - 1))
-    last_painted = image_to_tensor(Image.open(folder / _frame_name(done)).convert("RGB"))
+    with Image.open(folder / _frame_name(done)) as image:
+        last_painted = image_to_tensor(image.convert("RGB"), shape)
     return last_input.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), last_painted
 
 
-def _interrupted(clip: Clip, folder: Path, output: Path, kind: str) -> Interrupted:
-    """The frames done so far encoded into a playable ``output`` (or left in the output folder)."""
+def _check_not_among_inputs(folder: Path, clip: Clip) -> None:
+    """The painted frames are never written among a folder's input frames: the folder they go to (the
+    output folder, or ``OUTPUT.frames``) may be neither the input folder nor inside it."""
+    if clip.folder_frames is None:
+        return
+    source, target = clip.path.resolve(), folder.resolve()
+    if target == source or source in target.parents:
+        where = "is" if target == source else "is inside"
+        raise OutputError(f"the painted frames would be written to {display_path(folder)}, which {where} the "
+                          f"input folder {display_path(clip.path)}: choose an output outside it")
+
+
+def _warn_other_sizes(clip: Clip, shape: tuple[int, int]) -> None:
+    count, first, size = clip.other_sizes
+    if count:
+        warnings.warn(f"{count} input frame(s) differ in size from the first ({clip.size[0]}x{clip.size[1]}), "
+                      f"from {display_path(first.name)} ({size[0]}x{size[1]}) on: every frame is resized to the "
+                      f"clip's {shape[1]}x{shape[0]}", ImpastoWarning)
+
+
+def _saved(clip: Clip, folder: Path, output: Path, kind: str, shape: tuple[int, int]) -> tuple[int, list[Path]]:
+    """The frames done so far encoded into a playable ``output`` (or left in the output folder): (how many,
+    what holds them)."""
     finished = _count_frames(folder)
+    if not finished:  # nothing to keep: the run's settings go, and the work folder with them when it is empty
+        (folder / SETTINGS_FILE).unlink(missing_ok=True)
+        if kind != "folder":
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        return 0, []
     saved = []
-    if finished and kind != "folder":
-        saved.append(write_clip(output, _frames(folder, finished), clip.fps, clip))
-    elif finished:
+    if kind != "folder":
+        saved.append(write_clip(output, _frames(folder, finished, shape), clip.fps, clip))
+    else:
         saved.append(folder)
+    return finished, saved
+
+
+def _interrupted(clip: Clip, folder: Path, output: Path, kind: str, shape: tuple[int, int]) -> Interrupted:
+    finished, saved = _saved(clip, folder, output, kind, shape)
     last = Image.open(folder / _frame_name(finished)).convert("RGB") if finished else None
     return Interrupted(last, saved)
+
+
+def _failed(error: ImpastoError, clip: Clip, folder: Path, output: Path, kind: str,
+            shape: tuple[int, int]) -> ImpastoError:
+    """``error`` (of its own class), saying where the frames done before it are kept."""
+    finished, saved = _saved(clip, folder, output, kind, shape)
+    if not finished:
+        kept = "no frame was finished"
+    elif kind == "folder":
+        kept = f"the {finished} frame(s) done are in {display_path(folder)} (fix the input, then add --resume)"
+    else:
+        kept = (f"the {finished} frame(s) done are in {display_path(output)}, and in {display_path(folder)} for "
+                f"--resume once the input is fixed")
+    try:
+        return type(error)(f"{error}; {kept}")
+    except TypeError:  # an error class that takes more than its message
+        return ImpastoError(f"{error}; {kept}")
 
 
 def _warm_stylizer(content: Image.Image, styles: list[Image.Image], still: Options,
@@ -278,10 +357,14 @@ def _count_frames(folder: Path) -> int:
     return count
 
 
-def _frames(folder: Path, count: int):
+def _frames(folder: Path, count: int, shape: tuple[int, int]):
+    """The painted frames, each at the clip's size (a frame of another size, left by an older version, is
+    resized: the encoder never sees two sizes)."""
     for number in range(1, count + 1):
         with Image.open(folder / _frame_name(number)) as image:
-            yield image.convert("RGB")
+            frame = image.convert("RGB")
+        yield frame if frame.size == (shape[1], shape[0]) else frame.resize((shape[1], shape[0]),
+                                                                            Image.Resampling.LANCZOS)
 
 
 def _write_settings(folder: Path, settings: dict) -> None:

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from ..apps.video import FrameProgress, VideoResult, stylize_video
 from ..config.option_table import VIDEO
 from ..errors import ImpastoError, Interrupted, display_path
-from .common import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, add_run_options, options_from_args
+from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, add_run_options, one_line_warnings,
+                     options_from_args)
 
 
 def build_parser() -> OneLineParser:
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.style_masks:
         parser.error("style masks are drawn for one picture: they cannot be given for a clip")
+    one_line_warnings("impasto")  # "impasto: warning: ..." as the still command says it, not Python's two lines
     bar = FrameBar(args.quiet)
     try:
         result = _paint(args, bar)

@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..errors import ImageInputError, OptionError, OutputError, display_path
 from ..files import atomic_write, path_kind
+from .images import load_image
 
 # suffix: (FFmpeg container, video codec, pixel format, audio codec or None)
 VIDEO_FORMATS = {
@@ -50,21 +51,29 @@ class Clip:
     size: tuple[int, int]  # (width, height)
     has_audio: bool
     folder_frames: Optional[list[Path]] = None  # a folder's images, in order
+    # A folder's frames whose size is not the first one's: (how many, the first of them, its size)
+    other_sizes: tuple[int, Optional[Path], Optional[tuple[int, int]]] = (0, None, None)
 
     def read(self, start: int = 0) -> Iterator[Image.Image]:
-        """The frames as RGB images, from frame ``start`` (0-based)."""
+        """The frames as RGB images, from frame ``start`` (0-based). A frame that cannot be decoded (a
+        damaged or cut-off file, a frame file that is not an image) is an ``ImageInputError`` naming it."""
         if self.folder_frames is not None:
-            for path in self.folder_frames[start:]:
-                with Image.open(path) as image:
-                    yield image.convert("RGB")
+            for number, path in enumerate(self.folder_frames[start:], start=start + 1):
+                yield load_image(path, f"input frame {number}")
             return
         av = _av()
-        with av.open(str(self.path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for index, frame in enumerate(container.decode(stream)):
-                if index >= start:
-                    yield frame.to_image().convert("RGB")
+        index = -1
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for index, frame in enumerate(container.decode(stream)):
+                    if index >= start:
+                        yield frame.to_image().convert("RGB")
+        except av.error.FFmpegError as error:
+            where = f"past its frame {index + 1}" if index >= 0 else "from its first frame"
+            raise ImageInputError(f"input video {display_path(self.path)} is damaged or cut off: FFmpeg cannot "
+                                  f"decode it {where} ({error.strerror or type(error).__name__})") from None
 
 
 def _numbered(paths: Iterable[Path]) -> list[Path]:
@@ -86,12 +95,10 @@ def open_clip(path: str | os.PathLike) -> Clip:
         if not frames:
             raise ImageInputError(f"input folder {display_path(path)} has no image frames "
                                   f"({', '.join(FRAME_SUFFIXES)})")
-        try:
-            with Image.open(frames[0]) as first:
-                size = first.size
-        except (OSError, SyntaxError, ValueError):
-            raise ImageInputError(f"frame {display_path(frames[0])} is not an image Pillow can read") from None
-        return Clip(path, len(frames), FOLDER_FPS, size, False, frames)
+        sizes = [_frame_size(frame, number) for number, frame in enumerate(frames, start=1)]
+        others = [(frame, size) for frame, size in zip(frames, sizes) if size != sizes[0]]
+        other_sizes = (len(others), *others[0]) if others else (0, None, None)
+        return Clip(path, len(frames), FOLDER_FPS, sizes[0], False, frames, other_sizes)
     av = _av()
     try:
         with av.open(str(path)) as container:
@@ -111,6 +118,22 @@ def open_clip(path: str | os.PathLike) -> Clip:
     if frames == 0 or not all(size):
         raise ImageInputError(f"input video {display_path(path)} has no frames")
     return Clip(path, frames, fps, size, has_audio)
+
+
+def _frame_size(path: Path, number: int) -> tuple[int, int]:
+    """The size in a frame file's header (nothing decoded): a file that is not an image is refused before
+    any frame is painted."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Image.DecompressionBombError:
+        raise ImageInputError(f"input frame {number} {display_path(path)} is larger than Pillow's pixel limit "
+                              f"(a guard against decompression bombs)") from None
+    except PermissionError:
+        raise ImageInputError(f"input frame {number} {display_path(path)} cannot be read (permission denied)"
+                              ) from None
+    except (OSError, SyntaxError, ValueError):
+        raise ImageInputError(f"input frame {number} {display_path(path)} is not an image Pillow can read") from None
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -144,10 +167,24 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
     first = next(frames, None)
     if first is None:
         raise OutputError(f"no frames to write into {display_path(path)}")
+    width, height = first.size
+    if codec is not None and (width % 2 or height % 2):
+        raise OutputError(f"{codec} needs even frame sizes, got {width}x{height}: make the frames' width and "
+                          f"height even before writing {display_path(path)}")
+
+    def same_size(frames: Iterable[Image.Image], start: int = 1) -> Iterator[Image.Image]:
+        for number, frame in enumerate(frames, start=start):
+            if frame.size != first.size:
+                raise OutputError(f"frame {number} is {frame.size[0]}x{frame.size[1]}, not {width}x{height} like "
+                                  f"the first: the frames of a clip have one size ({display_path(path)} not "
+                                  f"written)")
+            yield frame
+
     if kind == ".gif":
         # GIF counts time in hundredths of a second: the nearest frame duration to 1/fps.
         duration = max(20, round(100 / fps) * 10)
-        return atomic_write(path, lambda file: first.save(file, format="GIF", save_all=True, append_images=frames,
+        return atomic_write(path, lambda file: first.save(file, format="GIF", save_all=True,
+                                                           append_images=same_size(frames, start=2),
                                                            duration=duration, loop=0))
 
     def encode(file) -> None:
@@ -163,7 +200,7 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
             sound = _audio_stream(av, audio_from, output, audio_codec) \
                 if audio_from is not None and audio_from.has_audio and audio_codec is not None else None
             written = 0
-            for frame in itertools.chain([first], frames):
+            for frame in same_size(itertools.chain([first], frames)):
                 for packet in video.encode(av.VideoFrame.from_image(frame)):
                     output.mux(packet)
                 written += 1
