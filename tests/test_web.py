@@ -42,10 +42,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(temp: Path, *options: str, quiet_log: bool = True):
+def running_server(temp: Path, *options: str, quiet_log: bool = True, logs: list | None = None):
     """``impasto web`` on a free port, its temporary files in ``temp`` (to check the clean-up). ``quiet_log``:
     the server printed no traceback (not asked where browsers are closed mid-stream, which Gradio's server
-    may log as an ASGI exception)."""
+    may log as an ASGI exception). ``logs`` gets the server's log once it has stopped."""
     port = free_port()
     environment = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(temp)}
     process = subprocess.Popen([sys.executable, "-m", "impasto", "web", "--port", str(port), *options],
@@ -64,10 +64,13 @@ def running_server(temp: Path, *options: str, quiet_log: bool = True):
     yield url
     process.send_signal(signal.SIGINT)
     log = process.communicate(timeout=60)[0]
+    if logs is not None:
+        logs.append(log)
     assert process.returncode == 0, log
     assert "Traceback" not in log or not quiet_log, log
     # The server's temporary tree (uploads, job folders, Gradio's cache) went with it.
     assert not list(temp.glob("impasto-web-*")), list(temp.iterdir())
+    assert not list(temp.rglob("*")), list(temp.rglob("*"))  # nor any folder (Gradio's, empty) beside it
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +265,87 @@ def test_web_usage_errors_are_one_line(argv):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("impasto web: error:") and "Traceback" not in result.stderr
+
+
+# Issue 22: the server's own failures and log lines, against real servers on free loopback ports.
+def test_a_taken_port_a_foreign_host_or_an_unknown_name_is_one_line(tmp_path):
+    environment = {**os.environ, "TMPDIR": str(tmp_path)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [(["--port", str(port)], f"cannot serve on 127.0.0.1:{port}: port {port} is in use by another "
+                                         f"program: choose another with --port"),
+                 # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+                 (["--host", "192.0.2.1", "--port", str(port)], f"cannot serve on 192.0.2.1:{port}: 192.0.2.1 is "
+                                                                f"not an address of this machine"),
+                 (["--host", "no-such-host.invalid"], "the host 'no-such-host.invalid' is not an address or a name "
+                                                      "this machine can resolve")]
+        for argv, message in cases:
+            started = time.time()
+            result = subprocess.run([sys.executable, "-m", "impasto", "web", *argv], capture_output=True, text=True,
+                                    env=environment, timeout=120)
+            assert result.returncode == 1, result
+            assert result.stdout == ""  # no "serving on" line for a server that never served
+            assert result.stderr.count("\n") == 1 and result.stderr.startswith("impasto: error: cannot serve on ") \
+                and message in result.stderr, result.stderr
+            assert time.time() - started < 60  # said before the network loads
+    assert not list(tmp_path.iterdir())  # nothing made in the temporary folder
+
+
+def gradio_event(url: str, elem_id: str, files: list[dict]) -> dict:
+    """Run the page's event on the upload component ``elem_id`` (its thumbnail) with ``files`` as a client
+    sends them, through Gradio's queue API; returns its closing message."""
+    import json
+    import uuid
+
+    config = json.load(urllib.request.urlopen(url + "config"))
+    components = {component["id"]: component for component in config["components"]}
+    event = next(dependency for dependency in config["dependencies"] if len(dependency["inputs"]) == 1 and
+                 components[dependency["inputs"][0]]["props"].get("elem_id") == elem_id)
+    session = uuid.uuid4().hex[:12]
+    body = {"data": [files], "fn_index": event["id"], "session_hash": session, "event_data": None,
+            "trigger_id": event["targets"][0][0]}
+    if elem_id == "content":
+        body["data"] = files
+    request = urllib.request.Request(url + "gradio_api/queue/join", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
+    with urllib.request.urlopen(url + f"gradio_api/queue/data?session_hash={session}", timeout=120) as stream:
+        for line in stream:
+            if line.startswith(b"data: ") and b'"process_completed"' in line:
+                return json.loads(line[len(b"data: "):])
+    raise AssertionError("the event never completed")
+
+
+def upload(url: str, path: Path) -> str:
+    """The server's path of ``path`` uploaded through Gradio's upload route, as the page uploads it."""
+    import json
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{path.name}"\r\n'
+            f"Content-Type: image/png\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + "gradio_api/upload", body,
+                                     {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return json.load(urllib.request.urlopen(request, timeout=30))[0]
+
+
+def test_the_server_log_says_one_line_for_a_forged_path_and_an_oversized_image(tmp_path_factory, tmp_path):
+    huge = tmp_path / "huge.png"
+    Image.new("L", (10_000, 10_000)).save(huge, optimize=True)  # 100 million pixels in 100 kB
+    logs: list[str] = []
+    with running_server(tmp_path_factory.mktemp("log-tmp"), logs=logs) as url:
+        file = {"meta": {"_type": "gradio.FileData"}, "orig_name": "x.png"}
+        forged = gradio_event(url, "content", [{**file, "path": "/etc/passwd\nimpasto web: forged line"}])
+        assert forged["success"] is False and "not uploaded by a user" in forged["output"]["error"]
+        refused = gradio_event(url, "content", [{**file, "path": upload(url, huge), "orig_name": "huge.png"}])
+        assert refused["success"] is False
+        assert refused["output"]["error"].startswith("content image 'huge.png' is 10000x10000 = 100,000,000 pixels")
+    lines = [line for line in logs[0].splitlines() if line.strip()]
+    assert lines[0].startswith("impasto web: http://127.0.0.1:")
+    assert lines[1] == ("impasto web: refused a client's path: Cannot move /etc/passwd\\nimpasto web: forged line "
+                        "to the gradio cache dir because it was not uploaded by a user.")
+    assert lines[2].startswith("impasto web: refused: content image 'huge.png' is 10000x10000 = 100,000,000 pixels")
+    # Then only Gradio's own line about the Ctrl-C: no traceback, no DecompressionBombWarning.
+    assert lines[3:] == ["Keyboard interruption in main thread... closing server."], lines

@@ -14,16 +14,21 @@ keeps its own copy for the download), and the server's whole temporary tree is r
 # No ``from __future__ import annotations`` here: Gradio reads the ``request: gr.Request`` annotation of the
 # event handlers at run time to pass them the request.
 
+import contextlib
+import errno
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from ..config.choices import PRESERVE_COLORS
 from ..config.presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
-from ..errors import ImpastoError
+from ..errors import ImpastoError, OptionError
 from .painter import NO_PRESERVATION, Painter, client_message
 
 DEFAULT_HOST = "127.0.0.1"
@@ -90,8 +95,11 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
     from ..imaging.samples import sample_painting, sample_photo
 
     def page_error(error: ImpastoError, uploads: Sequence[str]) -> Exception:
-        """Impasto's one-line errors become a message in the page, not a stack trace."""
-        return gr.Error(client_message(error, uploads), title="impasto", print_exception=False)
+        """Impasto's one-line errors become a message in the page, not a stack trace, and one line in the
+        server's log."""
+        text = client_message(error, uploads)
+        log(f"refused: {text}")
+        return gr.Error(text, title="impasto", print_exception=False)
 
     def paint(content, styles, masks, preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
               request: gr.Request):
@@ -135,21 +143,98 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
     ui["halt"].click(stop, None, ui["status"], queue=False)
 
 
+def log(text: str) -> None:
+    """One line in the server's log (stderr): control characters a client may have put in a name escaped."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    print(f"impasto web: {shown}", file=sys.stderr, flush=True)
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail in one line, before anything loads, if the server could not listen on ``host``:``port`` (a port
+    another program holds, an address this machine does not have, a name that does not resolve)."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        reason = error.strerror if isinstance(error, socket.gaierror) else "not a valid host name"
+        raise OptionError(f"cannot serve on {where}: the host {host!r} is not an address or a name this "
+                          f"machine can resolve ({reason})") from None
+    with socket.socket(family, kind, protocol) as probe:
+        # As the server itself binds (uvicorn sets SO_REUSEADDR): a port left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                reason = f"port {port} is in use by another program: choose another with --port"
+            elif error.errno == errno.EADDRNOTAVAIL:
+                reason = f"{host} is not an address of this machine: give one it has (--host 127.0.0.1 or 0.0.0.0)"
+            elif error.errno == errno.EACCES:
+                reason = f"port {port} needs privileges this user does not have: choose one above 1023"
+            else:
+                reason = error.strerror or str(error)
+            raise OptionError(f"cannot serve on {where}: {reason}") from None
+
+
+class _QueueLog:
+    """Stands in for the ``traceback`` module in Gradio's queue, which prints the stack of every request it
+    refuses: a client path outside the uploads (Gradio's ``InvalidPathError``) is one line in the server's
+    log; any other failure keeps its stack, as it may be a bug."""
+
+    def __getattr__(self, name: str):
+        return getattr(traceback, name)
+
+    def print_exc(self, *args, **kwargs) -> None:
+        from gradio.exceptions import InvalidPathError
+
+        error = sys.exc_info()[1]
+        if isinstance(error, InvalidPathError):
+            log(f"refused a client's path: {error}")
+        else:
+            traceback.print_exc(*args, **kwargs)
+
+
+def _gradio_folders() -> list[Path]:
+    """Folders Gradio makes outside our tree when it was imported before GRADIO_TEMP_DIR was set (its
+    default cache folder and the one it makes in it at launch), deepest first, that do not exist yet."""
+    import gradio.route_utils
+
+    default = Path(getattr(gradio.route_utils, "DEFAULT_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))
+    return [folder for folder in (default / "vibe_edit_history", default) if not folder.exists()]
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAULT_QUEUE,
           max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, weights: str | None = None) -> None:
-    """Run the page until interrupted; the temporary tree goes with it."""
+    """Run the page until interrupted; the temporary tree goes with it. A port or host the server cannot
+    listen on is an ``OptionError``, said before anything loads."""
+    check_address(host, port)
     root = Path(tempfile.mkdtemp(prefix="impasto-web-"))
     # Gradio stores uploads and downloads under GRADIO_TEMP_DIR, read when it is imported: inside our tree.
     os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # PyTorch makes its compiler's cache folder in the temporary folder when its optimizers first load it
+    # (nothing is compiled here): inside our tree too, so that no empty folder outlives the server.
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(root / "torchinductor"))
+    leftovers: list[Path] = []
     try:
+        import gradio.queueing
+
+        leftovers = _gradio_folders()
+        gradio.queueing.traceback = _QueueLog()
         from ..engine import load_network
 
         painter = Painter(root, load_network(weights))
         app = build_app(painter)
         app.queue(max_size=queue, default_concurrency_limit=1)
         print(f"impasto web: http://{host}:{port} (Ctrl-C to stop)", flush=True)
-        app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb}mb", quiet=True,
-                   show_error=True, footer_links=[], allowed_paths=[str(root)])
+        try:
+            app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb}mb", quiet=True,
+                       show_error=True, footer_links=[], allowed_paths=[str(root)])
+        except OSError as error:  # taken between the check and the launch
+            raise OptionError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        for folder in leftovers:  # only if Gradio made them and left them empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()

@@ -5,12 +5,13 @@ Ctrl-C stops it cleanly (exit 0).
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Sequence
 
 from ..apps.web import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, DEFAULT_QUEUE, serve
 from ..errors import ImpastoError
-from .common import EXIT_ERROR, OneLineParser
+from .common import EXIT_ERROR, OneLineParser, one_line_warnings
 
 
 def build_parser() -> OneLineParser:
@@ -34,11 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"port must be from 1 to 65535, got {args.port}")
     if args.queue < 2 or args.max_upload_mb < 1:
         parser.error("queue must be at least 2 and max-upload-mb at least 1")
-    try:
-        import gradio  # noqa: F401 - only checking that it is there
-    except ImportError:
+    # Only looked for, not imported: Gradio reads where to keep its files when it is imported, which the
+    # server sets first.
+    if importlib.util.find_spec("gradio") is None:
         print("impasto: error: the web page needs Gradio: pip install 'impasto[web]'", file=sys.stderr)
         return EXIT_ERROR
+    one_line_warnings("impasto")  # the server's log: one line per warning (an oversized upload is refused in one)
     try:
         serve(args.host, args.port, args.queue, args.max_upload_mb, args.weights)
     except KeyboardInterrupt:
