@@ -3,14 +3,16 @@ over the jobs and a one-line summary."""
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..apps.batch import (BatchJob, JobResult, check_outputs, jobs_from_file, jobs_from_images, run_batch,
-                          run_batch_on_ray, summary, summary_line)
+from ..apps.batch import (BatchJob, JobResult, check_outputs, jobs_from_file, jobs_from_images,
+                          prepare_output_folder, run_batch, run_batch_on_ray, summary, summary_line)
 from ..errors import ImpastoError, OptionError, display_path
-from .common import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_run_options, options_from_args
+from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_run_options, one_line_warnings,
+                     options_from_args)
 
 MAX_WORKERS = 4096
 
@@ -59,23 +61,24 @@ def _jobs(args: argparse.Namespace) -> list[BatchJob]:
     suffix = f".{args.format}"
     jobs = (jobs_from_file(args.jobs, args.output_dir, suffix) if args.jobs
             else jobs_from_images(args.contents, args.styles, args.output_dir, suffix, args.blend_styles))
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise OptionError(f"output folder {display_path(args.output_dir)} is a file")
     check_outputs(jobs)
+    prepare_output_folder(args.output_dir)  # made now: a folder that cannot be is one line, before any job
     return jobs
 
 
 def _run(args: argparse.Namespace, jobs: list[BatchJob], options: dict,
          report: Callable[[JobResult], None]) -> list[JobResult]:
     """Run the jobs here or on Ray; ``report`` hears of each result as it comes."""
+    setup = functools.partial(one_line_warnings, "impasto")  # in each worker process or actor too
     if args.ray:
         try:
             import ray  # noqa: F401 - only checking that it is there
         except ImportError:
             raise OptionError("--ray needs Ray: pip install 'impasto[ray]'") from None
         address = None if args.ray == "local" else args.ray
-        return run_batch_on_ray(jobs, args.preset, options, address, args.workers or 0, on_result=report)
-    return run_batch(jobs, args.preset, options, args.workers or 1, on_result=report)
+        return run_batch_on_ray(jobs, args.preset, options, address, args.workers or 0, on_result=report,
+                                worker_setup=setup)
+    return run_batch(jobs, args.preset, options, args.workers or 1, on_result=report, worker_setup=setup)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_usage(parser, args)
     options = options_from_args(args)
+    one_line_warnings("impasto")
     try:
         jobs = _jobs(args)
     except ImpastoError as error:
@@ -98,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def report(result: JobResult) -> None:
         seen.append(result)
+        for warning in result.warnings:
+            bar.write(f"impasto: warning: {display_path(result.job.output.name)}: {warning}", file=sys.stderr)
         if result.status in ("failed", "interrupted"):
             bar.write(f"impasto: {result.status}: {display_path(result.job.output.name)}: {result.message}",
                       file=sys.stderr)
