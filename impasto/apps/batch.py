@@ -560,7 +560,6 @@ def run_batch_on_ray(jobs: Sequence[BatchJob], preset: str, options: dict, addre
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
-    from ray.exceptions import RayError
 
     check_outputs(jobs)
     # Actors run in a folder of Ray's choosing: they get the paths as this process means them.
@@ -573,76 +572,99 @@ def run_batch_on_ray(jobs: Sequence[BatchJob], preset: str, options: dict, addre
     todo = [job for job in jobs if not _exists(job.output)]
     if not todo:
         return results
-    started_here = not ray.is_initialized()
-    if started_here:
-        handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-        ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-        for sig, handler in handlers.items():  # Ray puts its own in (SIGTERM: the driver exits, nothing saved)
-            if handler is not None:
-                try:
-                    signal.signal(sig, handler)
-                except ValueError:  # not the main thread: signals are not this thread's to handle
-                    pass
+    started_here = _start_ray(ray, address)
     try:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         count = workers or cpus
         threads = max(1, cpus // count)
         actor_class = ray.remote(num_cpus=threads)(Worker)
         actors = [actor_class.remote(preset, options, threads, worker_setup) for _ in range(min(count, len(todo)))]
-        queue = list(reversed(todo))
-        running: dict = {}  # the object reference of each running job: (job, actor)
-        stopping = False
-
-        def hand_out(actor) -> None:
-            if queue:
-                job = queue.pop()
-                running[actor.run_on_ray.remote(job)] = (job, actor)
-
-        def take(reference) -> None:
-            job, actor = running.pop(reference)
-            try:
-                result = ray.get(reference)
-            except RayError as error:  # a worker that died (out of memory, node lost), or a cancelled job
-                if _exists(job.partial) and stopping:
-                    result = JobResult(job, "interrupted", f"best image so far in {display_path(job.partial)}")
-                else:
-                    result = JobResult(job, "failed", f"worker lost: {_one_line(error)}")
-            results.append(result)
-            if on_result:
-                on_result(result)
-            if result.status != "interrupted":
-                hand_out(actor)
-
-        for actor in actors:
-            hand_out(actor)
-        try:
-            while running:
-                finished, _ = ray.wait(list(running), num_returns=1)
-                take(finished[0])
-                if any(result.status == "interrupted" for result in results):
-                    queue.clear()
-        except KeyboardInterrupt:
-            stopping = True
-            queue.clear()
-            for reference in running:
-                try:
-                    ray.cancel(reference)  # KeyboardInterrupt in the actor's job: it saves its best image
-                except Exception:  # noqa: BLE001 - already finished
-                    pass
-            deadline = time.monotonic() + STOP_SECONDS
-            try:
-                while running and time.monotonic() < deadline:
-                    finished, _ = ray.wait(list(running), num_returns=1, timeout=deadline - time.monotonic())
-                    if finished:
-                        take(finished[0])
-            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the best images
-                pass
-            if not any(result.status == "interrupted" for result in results):
-                results.append(JobResult(todo[0], "interrupted", "batch interrupted"))
+        _RayJobs(ray, todo, results, on_result).run(actors)
     finally:
         if started_here:
             ray.shutdown()
     return results
+
+
+def _start_ray(ray, address: Optional[str]) -> bool:
+    """Start or join a cluster unless this process already has one; True when started here. Ray puts its
+    own signal handlers in (SIGTERM: the driver exits, nothing saved): ours are put back."""
+    if ray.is_initialized():
+        return False
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    for sig, handler in handlers.items():
+        if handler is not None:
+            try:
+                signal.signal(sig, handler)
+            except ValueError:  # not the main thread: signals are not this thread's to handle
+                pass
+    return True
+
+
+class _RayJobs:
+    """Hands ``todo`` to Ray actors, one job each at a time, collecting ``results``; on Ctrl-C cancels the
+    running jobs (each keeps its best image as its ``.partial`` file) and waits for them a while."""
+
+    def __init__(self, ray, todo: list[BatchJob], results: list[JobResult],
+                 on_result: Optional[Callable[[JobResult], None]]):
+        self.ray, self.todo, self.results, self.on_result = ray, todo, results, on_result
+        self.queue = list(reversed(todo))
+        self.running: dict = {}  # the object reference of each running job: (job, actor)
+        self.stopping = False
+
+    def hand_out(self, actor) -> None:
+        if self.queue:
+            job = self.queue.pop()
+            self.running[actor.run_on_ray.remote(job)] = (job, actor)
+
+    def take(self, reference) -> None:
+        from ray.exceptions import RayError
+
+        job, actor = self.running.pop(reference)
+        try:
+            result = self.ray.get(reference)
+        except RayError as error:  # a worker that died (out of memory, node lost), or a cancelled job
+            if _exists(job.partial) and self.stopping:
+                result = JobResult(job, "interrupted", f"best image so far in {display_path(job.partial)}")
+            else:
+                result = JobResult(job, "failed", f"worker lost: {_one_line(error)}")
+        self.results.append(result)
+        if self.on_result:
+            self.on_result(result)
+        if result.status != "interrupted":
+            self.hand_out(actor)
+
+    def run(self, actors: list) -> None:
+        for actor in actors:
+            self.hand_out(actor)
+        try:
+            while self.running:
+                finished, _ = self.ray.wait(list(self.running), num_returns=1)
+                self.take(finished[0])
+                if any(result.status == "interrupted" for result in self.results):
+                    self.queue.clear()
+        except KeyboardInterrupt:
+            self.stop()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.queue.clear()
+        for reference in self.running:
+            try:
+                self.ray.cancel(reference)  # KeyboardInterrupt in the actor's job: it saves its best image
+            except Exception:  # noqa: BLE001 - already finished
+                pass
+        deadline = time.monotonic() + STOP_SECONDS
+        try:
+            while self.running and time.monotonic() < deadline:
+                finished, _ = self.ray.wait(list(self.running), num_returns=1, timeout=deadline - time.monotonic())
+                if finished:
+                    self.take(finished[0])
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the best images
+            pass
+        if not any(result.status == "interrupted" for result in self.results):
+            self.results.append(JobResult(self.todo[0], "interrupted", "batch interrupted"))
 
 
 def summary(results: Iterable[JobResult]) -> dict[str, int]:
