@@ -514,22 +514,7 @@ def _run_in_processes(todo: list[BatchJob], preset: str, options: dict, workers:
                     future.cancel()
     except KeyboardInterrupt:
         stopped = True
-        for process in processes:  # a terminal's Ctrl-C reached them too; a SIGTERM to this process did not
-            if process.is_alive() and process.pid:
-                try:
-                    os.kill(process.pid, signal.SIGINT)
-                except OSError:
-                    pass
-        for future in pending:
-            future.cancel()
-        running = {future for future in pending if not future.cancelled()}
-        try:
-            wait(running, timeout=STOP_SECONDS)
-        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the best images
-            pass
-        for future in running:
-            if future.done():
-                take(future)
+        _stop_workers(processes, pending, take)
         if not any(result.status == "interrupted" for result in results):
             results.append(JobResult(todo[0], "interrupted", "batch interrupted"))
     finally:
@@ -543,6 +528,27 @@ def _run_in_processes(todo: list[BatchJob], preset: str, options: dict, workers:
         if manager is not None:
             manager.join(timeout=10)
     return results
+
+
+def _stop_workers(processes: list, pending: set, take: Callable[[Future], None]) -> None:
+    """Pass the stop on to every worker (a terminal's Ctrl-C reached them too; a SIGTERM to this process did
+    not), cancel the jobs not started and wait a while for the running ones to save their best images."""
+    for process in processes:
+        if process.is_alive() and process.pid:
+            try:
+                os.kill(process.pid, signal.SIGINT)
+            except OSError:
+                pass
+    for future in pending:
+        future.cancel()
+    running = {future for future in pending if not future.cancelled()}
+    try:
+        wait(running, timeout=STOP_SECONDS)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the best images
+        pass
+    for future in running:
+        if future.done():
+            take(future)
 
 
 def run_batch_on_ray(jobs: Sequence[BatchJob], preset: str, options: dict, address: Optional[str] = None,
