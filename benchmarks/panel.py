@@ -1,6 +1,6 @@
 """The development panel: content x style pairs from ../shared/images that every quality benchmark uses.
 
-Eight pairs; every style appears, all five contents appear, and the three paintings whose palettes are
+Nine pairs; every style appears, all five contents appear, and the three paintings whose palettes are
 furthest from the photos (candy, mosaic, rain-princess) are in it.
 """
 from __future__ import annotations
@@ -20,6 +20,8 @@ PANEL: list[tuple[str, str]] = [
     ("rainier.jpg", "autumn_oak.jpg"),
     ("coffee.png", "candy.jpg"),
     ("astronaut.png", "mosaic.jpg"),
+    # Hokusai's wave: a muted, dark palette around bold forms, where a light default shows most.
+    ("rainier.jpg", "wave.jpg"),
 ]
 
 

