@@ -142,10 +142,23 @@ def main() -> int:
         y += row.height
     sheet.save(args.out / "panel_sheet.jpg", quality=88)
     (args.out / "quality.json").write_text(json.dumps(rows, indent=1) + "\n")
-    unit = f"One VGG pass (forward + backward to relu5_1 at 512x512): {vgg_pass:.3f} s\n\n"
+    unit = f"CPU: {cpu_model()}. One VGG pass (forward + backward to relu5_1 at 512x512): {vgg_pass:.3f} s\n\n"
     (args.out / "quality.md").write_text(unit + markdown(rows))
     print((args.out / "quality.md").read_text())
     return 0
+
+
+def cpu_model() -> str:
+    """The CPU's model name (these machines change between Intel and AMD), or the platform's processor."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
 
 
 def markdown(rows: list[dict]) -> str:

@@ -12,7 +12,9 @@ from impasto.imaging.images import image_to_tensor, tensor_to_image
 from impasto.config.options import resolve_options
 from tests.conftest import gradient_image, stripes_image
 
-SMALL = dict(size=64, scales=1, iterations=20, style_weight=1.0)
+# The engine's mechanics on tiny images: without the default's TV, which at 64 px on hard stripes holds the
+# style term back (the default is tuned at 512 px; tests/test_presets.py pins its values).
+SMALL = dict(size=64, scales=1, iterations=20, style_weight=1.0, tv_weight=0.0)
 
 
 def run(content, style, weights, **options):
@@ -174,7 +176,7 @@ def test_jcjohnson_lbfgs_without_line_search_lowers_the_loss(vgg19_weights):
 
 def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     content, style = gradient_image(480, 320), stripes_image(200, 200)
-    options = dict(size=400, scales=2, min_size=100, iterations=[1, 1], style_octaves=2, seed=0)
+    options = dict(size=400, scales=2, min_size=100, iterations=[1, 1], style_octaves=2, tv_weight=0.0, seed=0)
     stylizer = Stylizer(content, style, resolve_options(**{**SMALL, **options}), weights=vgg19_weights)
     # Only the 400 px scale has a half size (200 px) above the 192 px floor; the 100 px scale has none.
     coarse, fine = (stylizer.stage_objective(stage) for stage in stylizer.stages)

@@ -102,7 +102,8 @@ def test_jcjohnson_is_neural_style_lua_defaults():
 
 def test_quality_levels_change_only_the_work():
     default, draft, high = (resolve_options(quality=q) for q in ("default", "draft", "high"))
-    assert default.iterations == [60, 30, 14, 7] and default.scales == 4 and default.style_octaves == 2
+    assert default.iterations == [40, 20, 8, 10] and default.scales == 4 and default.style_octaves == 2
+    assert (default.style_weight, default.tv_weight) == (2.5, 0.15)
     assert draft.scales == 3 and sum(draft.iterations) < sum(default.iterations)
     assert high.scales == 4 and all(h > d for h, d in zip(high.iterations, default.iterations))
     assert draft.style_weight == default.style_weight and high.style_weight > default.style_weight
