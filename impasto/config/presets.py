@@ -37,8 +37,8 @@ PRESETS: dict[str, dict] = {
     #   - fewer iterations at the small scales and more at 512 px (40/20/8/10): the texture the judge found
     #     missing is made at the last scale, and small scales cost relatively more on some CPUs.
     "impasto": {
-        "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 30 s "
-                       "for 512 px on a 2-core CPU (--quality draft|high for less or more)",
+        "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 35 s "
+                       "for 512x341 px on a 2-core CPU (--quality draft|high for less or more)",
         "size": 512,
         "scales": 4,
         "min_size": 128,
@@ -201,9 +201,9 @@ DEFAULT_PRESET = "impasto"
 
 # --quality: the same recipe with less or more work, for the default preset. "default" changes nothing.
 QUALITY_LEVELS: dict[str, dict] = {
-    "draft": {"scales": 3, "iterations": [30, 12, 1], "style_octaves": 1},  # a quick look, about 10 s
+    "draft": {"scales": 3, "iterations": [30, 12, 1], "style_octaves": 1},  # a quick look, about 15 s
     "default": {},
-    # About a minute and a half. The extra iterations pull the image back toward the photo's structure, so a
+    # About 100 s for 512x341 px. The extra iterations pull the image back toward the photo's structure, so a
     # stronger style weight is affordable; most of them go to the 512 px scale, where the texture the
     # independent judge looks for is made (benchmarks/RESULTS.md, "Painting per second": against 120/60/30/30
     # at style weight 2.5 it brought mosaic from 1.14x the reference's style distance to 0.99x).
