@@ -84,7 +84,8 @@ def _spec(name: str, group: str | None, kind: Kind, help: str | None = None, *, 
 _RUN_OPTIONS = (
     _spec("preset", None, Kind.CHOICE, "recipe to start from", choices=tuple(PRESETS), default=DEFAULT_PRESET),
     _spec("quality", None, Kind.CHOICE, "draft (about 15 s), default (about 35 s) or high (about 100 s) for "
-                                        "512x341 px on a 2-core CPU; for the default preset", choices=tuple(QUALITY_LEVELS)),
+                                        "512x341 px on a 2-core CPU; for the default preset",
+          choices=tuple(QUALITY_LEVELS)),
     _spec("size", SIZE_AND_SCHEDULE, Kind.INT, "output long side in pixels (aspect ratio kept; {range})"),
     _spec("scales", SIZE_AND_SCHEDULE, Kind.INT, "number of coarse-to-fine scales ({range})"),
     _spec("min_size", SIZE_AND_SCHEDULE, Kind.INT, "long side of the first (coarsest) scale ({range})"),
