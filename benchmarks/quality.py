@@ -92,8 +92,8 @@ def main() -> int:
     smoke_options = ["--size", "64", "--min-size", "32", "--scales", "2", "--iterations", "3"]
     weights = load_weights()
     # The unit of time: one VGG-19 forward + input-gradient backward to relu5_1 at 512x512 on this machine now.
-    vgg_pass = floor_seconds(64 if args.smoke else 512, None, repeats=3 if args.smoke else 6)
-    print(f"one VGG pass at {64 if args.smoke else 512} px: {vgg_pass:.3f} s", flush=True)
+    vgg_pass = floor_seconds(size, None, repeats=3 if args.smoke else 6)
+    print(f"one VGG pass at {size} px: {vgg_pass:.3f} s", flush=True)
     earlier = {}
     if args.reuse and (args.out / "quality.json").exists():
         earlier = {(row["pair"], row["config"]): row["wall_s"]

@@ -22,9 +22,10 @@ from impasto.imaging.video_io import Clip, open_clip, write_clip
 FAST = dict(size=96, scales=1, iterations=12, frame_iterations=4, tv_weight=0.0, seed=0)
 
 
-def make_video(path, frames, fps=10, audio=True):
-    """An H.264 file with (optionally) a 440 Hz AAC tone, written with PyAV directly, not with impasto."""
-    with av.open(str(path), "w") as container:
+def make_video(path, frames, fps=10, audio=True, options=None):
+    """An H.264 file with (optionally) a 440 Hz AAC tone, written with PyAV directly, not with impasto;
+    ``options`` are the container's (e.g. ``{"movflags": "faststart"}``)."""
+    with av.open(str(path), "w", options=options or {}) as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height = frames[0].size
         video.pix_fmt = "yuv420p"
@@ -209,16 +210,7 @@ def frames_folder(folder, frames):
 
 def fast_start_video(path, frames):
     """An MP4 with its index at the front (``movflags=faststart``): the frame count is known from the start."""
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        video = container.add_stream("libx264", rate=10)
-        video.width, video.height = frames[0].size
-        video.pix_fmt = "yuv420p"
-        for frame in frames:
-            for packet in video.encode(av.VideoFrame.from_image(frame)):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-    return path
+    return make_video(path, frames, audio=False, options={"movflags": "faststart"})
 
 
 def test_a_frame_that_cannot_be_decoded_half_way_keeps_the_frames_done(tmp_path, style_path, capsys):
