@@ -1,9 +1,11 @@
 """The public Python API: ``impasto.stylize(content, style, **options)``; the CLI is built on it."""
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +14,18 @@ from typing import Callable, Optional, Sequence
 import torch
 from PIL import Image
 
-from .config.options import check_int, resolve_options
+from .config.options import Options, check_int, resolve_options
 from .config.presets import DEFAULT_PRESET
+from .config.training import training_options
 from .engine import Progress, Stylizer
+from .engine.instant import InstantPainter
+from .engine.training import Trainer, TrainingProgress, painting_digest
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
 from .imaging.images import ImageLike, output_format, save_image
+from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
+from .net.model_file import TrainedModel, export_onnx, load_model, save_model
 from .reports.history import PLOT_FORMATS, plot_losses, write_history
 from .reports.sheets import side_by_side as make_side_by_side
 from .reports.timelapse import Timelapse, default_interval, timelapse_format
@@ -222,3 +229,160 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
     }
+
+
+# -- trained models: impasto train, and painting with one ---------------------------------------------------
+
+def train(
+    paintings: ImageLike | Sequence[ImageLike],
+    photos: Sequence[PathLike],
+    output: PathLike,
+    *,
+    resume: bool = False,
+    preview: Optional[ImageLike] = None,
+    previews: Optional[PathLike] = None,
+    onnx: Optional[PathLike] = None,
+    keep_training_state: bool = True,
+    callback: Optional[Callable[[TrainingProgress], None]] = None,
+    on_start: Optional[Callable[[Trainer], None]] = None,
+    network: Optional[VGGFeatures] = None,
+    **options,
+) -> TrainedModel:
+    """Train a feed-forward painter for ``paintings`` (several blend by ``style_blend``) on ``photos``
+    (folders, glob patterns, image files, video clips) and write it to ``output`` (a .pt model file).
+
+    ``options`` are ``impasto.config.training.TrainingOptions`` fields (``steps``, ``batch_size``, ``crop``,
+    ``style_weight``, ``stability_weight``, ``model_width``...). The model file is written every
+    ``checkpoint_every`` steps and at the end; ``resume`` continues the model in ``output`` (its paintings
+    must be these). ``preview`` (default: one photo of the set, held out of training) is painted into the
+    ``previews`` folder (default ``OUTPUT.previews``) every ``preview_every`` steps. On KeyboardInterrupt the
+    model as it stands is written, then ``Interrupted`` is raised. ``onnx`` also exports the result.
+    """
+    from .imaging.images import load_image
+    from .imaging.photos import load_photos, photo_paths
+
+    output = Path(output)
+    previous = _resumable(output) if resume else None
+    if previous is not None:
+        # A resumed model keeps the settings it was trained with, but those given now (more steps...).
+        recorded = previous.record.get("training_options")
+        options = {**(recorded if isinstance(recorded, dict) else {}), **options}
+    settings = training_options(**options)
+    painting_list = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
+    if not painting_list:
+        raise OptionError("at least one painting is needed")
+    if Path(output).suffix.lower() != ".pt":
+        raise OptionError(f"model file {display_path(output)} must end in .pt")
+    if onnx is not None and Path(onnx).suffix.lower() != ".onnx":
+        raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
+    paths = photo_paths(photos)
+    inputs = (*painting_list, *paths, preview)
+    for role, path in (("model file", output), ("ONNX file", onnx)):
+        if path is not None:
+            check_writable(path, inputs, role)
+    check_distinct_outputs([("model file", output), ("ONNX file", onnx)])
+    images = [load_image(p, f"painting {i + 1}", settings.max_input_pixels) for i, p in enumerate(painting_list)]
+    if previous is not None:
+        _check_same_paintings(previous, images, output)
+    held_out = None
+    if preview is None and len(paths) > 1 and settings.preview_every:
+        held_out, paths = paths[-1], paths[:-1]  # the last photo is kept out of training to show progress
+    preview_image = load_image(preview if preview is not None else held_out, "preview photo",
+                               settings.max_input_pixels) if (preview is not None or held_out is not None) else None
+    preview_folder = Path(previews) if previews is not None else output.with_name(output.stem + ".previews")
+    photo_tensors = load_photos(paths, math.ceil(settings.crop * PHOTO_SCALE_RANGE[1]), settings.max_input_pixels)
+    record = {"impasto": _version(), "paintings": [{"name": _source_name(p)} for p in painting_list],
+              "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None}
+    trainer = Trainer(images, photo_tensors, settings, network=network, resume=previous, record=record)
+    if on_start is not None:
+        on_start(trainer)
+
+    def each_step(progress: TrainingProgress) -> None:
+        if settings.checkpoint_every and progress.step % settings.checkpoint_every == 0:
+            save_model(output, trainer.model(), keep_training_state)
+        if preview_image is not None and settings.preview_every and progress.step % settings.preview_every == 0:
+            preview_folder.mkdir(exist_ok=True)
+            save_image(trainer.preview(preview_image, settings.style_size),
+                       preview_folder / f"step_{progress.step:06d}.jpg")
+        if callback is not None:
+            callback(progress)
+
+    try:
+        model = trainer.run(each_step)
+    except KeyboardInterrupt:
+        saved = save_model(output, trainer.model(), keep_training_state)
+        raise Interrupted(None, [saved]) from None
+    save_model(output, model, keep_training_state)
+    if onnx is not None:
+        export_onnx(model.network, onnx)
+    return model
+
+
+def _resumable(output: PathLike) -> TrainedModel:
+    if path_kind(output, "model file") == "missing":
+        raise OptionError(f"nothing to resume: {display_path(output)} does not exist")
+    previous = load_model(output)
+    if previous.training is None:
+        raise OptionError(f"{display_path(output)} was saved without its training state; it cannot be resumed")
+    return previous
+
+
+def _check_same_paintings(previous: TrainedModel, images: list[Image.Image], output: Path) -> None:
+    recorded = [painting.get("digest") for painting in previous.record.get("paintings", [])]
+    if recorded != [painting_digest(image) for image in images]:
+        raise OptionError(f"{display_path(output)} was trained on other paintings; resume it with the same "
+                          f"ones, or train a new model under another name")
+
+
+def _source_name(source: ImageLike) -> str:
+    return Path(source).name if isinstance(source, (str, os.PathLike)) else "in memory"
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def paint_with_model(
+    content: ImageLike,
+    model: PathLike | TrainedModel | InstantPainter,
+    *,
+    output: Optional[PathLike] = None,
+    size: Optional[int] = Options.size,
+    preserve_colors: Optional[str] = None,
+    tile: Optional[int] = None,
+    side_by_side: Optional[PathLike] = None,
+    device: str = "auto",
+    max_input_pixels: Optional[int] = None,
+) -> Image.Image:
+    """Paint ``content`` with a trained model (a model file, a loaded ``TrainedModel`` or an
+    ``InstantPainter`` shared between calls) in one network pass, its long side ``size`` px (None: the
+    photo's own). Given ``output``, it is written atomically, the PNG recording the model's record."""
+    if size is not None:
+        check_int("size", size)
+    if tile is not None:
+        check_int("tile", tile)
+    model_path = model if isinstance(model, (str, os.PathLike)) else None
+    for role, path in (("output", output), ("side-by-side sheet", side_by_side)):
+        if path is not None:
+            check_writable(path, (content, model_path), role)
+            output_format(path)
+    check_distinct_outputs([("output", output), ("side-by-side sheet", side_by_side)])
+    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device)
+    started = time.perf_counter()
+    result = painter.paint(content, size, preserve_colors, tile, max_input_pixels)
+    seconds = time.perf_counter() - started
+    if output is not None:
+        record = painter.record
+        metadata = {"impasto": _version(), "model": str(model_path) if model_path is not None else "in memory",
+                    "model_record": {key: record.get(key) for key in ("paintings", "steps", "impasto")},
+                    "size": size, "preserve_colors": preserve_colors, "seconds": round(seconds, 3),
+                    "device": str(painter.device), "torch": torch.__version__}
+        save_image(result, output, metadata)
+    if side_by_side is not None:
+        from .imaging.images import load_image
+
+        thumbnails = [Image.fromarray(t.numpy(), "RGB") for t in painter.model.thumbnails]
+        save_image(make_side_by_side(load_image(content), thumbnails, result), side_by_side)
+    return result

@@ -19,6 +19,10 @@ class WeightsError(ImpastoError):
     """Network weights are missing, of the wrong kind, or corrupted."""
 
 
+class ModelError(ImpastoError):
+    """A trained model file is missing, not an impasto model, damaged, or made by a newer impasto."""
+
+
 class OptionError(ImpastoError, ValueError):
     """An option or combination of options is invalid."""
 

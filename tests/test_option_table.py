@@ -18,11 +18,12 @@ from impasto.config.options import Options, resolve_options
 from impasto.config.presets import PRESETS, QUALITY_LEVELS
 from impasto.errors import OptionError
 
-# ``impasto --help``'s flags at f612f12, before the parser was generated from the table.
+# ``impasto --help``'s flags at f612f12, before the parser was generated from the table; since then the VGG
+# architecture's flag is --network and --model names a trained model (impasto train).
 FLAGS_BEFORE = [
-    "-h", "--help", "--demo", "-o", "--output", "--preset", "--quality", "--size", "--scales", "--min-size",
+    "-h", "--help", "--demo", "-o", "--output", "--model", "--preset", "--quality", "--size", "--scales", "--min-size",
     "--iterations", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels", "--style-octaves",
-    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--model", "--weights",
+    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--network", "--weights",
     "--pooling", "--content-layers", "--style-layers", "--content-weight", "--style-weight", "--style-balance",
     "--tv-weight", "--content-loss", "--style-norm", "--style-loss", "--tv-kind", "--tv-beta", "--init",
     "--init-palette", "--seed", "--optimizer", "--line-search", "--lbfgs-restart", "--lbfgs-history", "--lr",
@@ -63,7 +64,7 @@ def test_every_ranged_row_has_its_range_in_limits_and_every_choice_row_has_choic
     ("--style-loss", choices.STYLE_STATISTICS), ("--resample", choices.RESAMPLE_FILTERS),
     ("--device", choices.DEVICES), ("--style-norm", choices.STYLE_NORMALIZATION_CHOICES),
     ("--content-loss", choices.CONTENT_REDUCTIONS), ("--preserve-colors", choices.PRESERVE_COLORS),
-    ("--model", MODELS), ("--preset", tuple(PRESETS)), ("--quality", tuple(QUALITY_LEVELS)),
+    ("--network", MODELS), ("--preset", tuple(PRESETS)), ("--quality", tuple(QUALITY_LEVELS)),
 ])
 def test_the_generated_parser_offers_the_config_choices(flag, expected):
     parser = build_parser()

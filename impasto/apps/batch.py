@@ -31,6 +31,8 @@ from ..config.choices import INIT_KINDS
 from ..errors import ImpastoError, ImpastoWarning, Interrupted, OptionError, OutputError, display_path
 from ..files import path_kind, same_file
 
+# The batch-wide option that names a trained model (impasto batch --model): the workers paint with it.
+TRAINED_MODEL = "trained_model"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
@@ -283,10 +285,18 @@ class Worker:
             torch.set_num_threads(threads)
 
         self.preset = preset
-        self.options = options
-        resolved = resolve_options(preset, **options)  # the batch-wide options are checked once, here
+        # A trained model (impasto batch --model) paints every job in one pass; no VGG is loaded then.
+        self.options = dict(options)
+        trained_model = self.options.pop(TRAINED_MODEL, None)
+        resolved = resolve_options(preset, **self.options)  # the batch-wide options are checked once, here
         self.networks: dict[tuple, tuple] = {}
-        self._network(resolved.weights, resolved.model)
+        self.painter = None
+        if trained_model is not None:
+            from ..engine.instant import InstantPainter
+
+            self.painter = InstantPainter(trained_model, resolved.device)
+        else:
+            self._network(resolved.weights, resolved.model)
 
     def _network(self, weights: Optional[str], model: str) -> tuple:
         """The loaded network for ``weights`` and ``model`` and the style cache of its targets."""
@@ -351,7 +361,7 @@ class Worker:
         return None
 
     def _run(self, job: BatchJob, callback: Optional[Callable] = None) -> JobResult:
-        from ..api import stylize
+        from ..api import paint_with_model, stylize
         from ..config.options import resolve_options
 
         if _exists(job.output):
@@ -366,10 +376,15 @@ class Worker:
         running = job.output.with_name(f".{job.output.stem}.running{job.output.suffix}")
         try:
             resolved = resolve_options(preset, **options)
-            network, style_cache = self._network(resolved.weights, resolved.model)
             job.output.parent.mkdir(parents=True, exist_ok=True)
-            stylize(job.content, job.styles, preset=preset, output=running, network=network,
-                    style_cache=style_cache, callback=callback, **options)
+            if self.painter is not None:
+                paint_with_model(job.content, self.painter, output=running, size=resolved.size,
+                                 preserve_colors=resolved.preserve_colors, tile=resolved.tile,
+                                 max_input_pixels=resolved.max_input_pixels)
+            else:
+                network, style_cache = self._network(resolved.weights, resolved.model)
+                stylize(job.content, job.styles, preset=preset, output=running, network=network,
+                        style_cache=style_cache, callback=callback, **options)
             os.replace(running, job.output)
         except Interrupted:
             if running.exists():

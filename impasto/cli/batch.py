@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..apps.batch import (BatchJob, JobResult, check_outputs, jobs_from_file, jobs_from_images,
+from ..apps.batch import (TRAINED_MODEL, BatchJob, JobResult, check_outputs, jobs_from_file, jobs_from_images,
                           prepare_output_folder, run_batch, run_batch_on_ray, summary, summary_line)
 from ..errors import ImpastoError, OptionError, display_path
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_run_options, one_line_warnings,
-                     options_from_args)
+                     options_from_args, refuse_still_options)
 
 MAX_WORKERS = 4096
 
@@ -26,6 +26,9 @@ def build_parser() -> OneLineParser:
                         help="photos: files, folders or glob patterns ('photos/*.jpg')")
     parser.add_argument("-s", "--style", dest="styles", action="append", default=[], metavar="STYLE",
                         help="a style image, folder or pattern (repeat for more styles)")
+    parser.add_argument("--model", dest="trained_model", metavar="NAME.pt",
+                        help="paint every photo in one pass with a model trained by impasto train, instead of "
+                             "--style (--size, --preserve-colors, --tile, --device apply)")
     parser.add_argument("--jobs", type=Path, help="a .csv or .json list of jobs (columns/keys: content, style, "
                                                   "output, and any option by its Python name)")
     parser.add_argument("-o", "--output-dir", type=Path, required=True, help="folder for the results")
@@ -48,6 +51,13 @@ def _check_usage(parser: OneLineParser, args: argparse.Namespace) -> None:
     """What argparse cannot say alone: the combinations of arguments a batch refuses (exits 2)."""
     if args.style_masks:
         parser.error("style masks belong to one photo each: they cannot be given for a whole batch")
+    if args.trained_model is not None:
+        if args.jobs or args.styles:
+            parser.error("--model paints photos in the model's style: give photos, and no --style or --jobs")
+        if not args.contents:
+            parser.error("give the photos to paint with --model")
+        refuse_still_options(parser, args, ("blend_styles",))
+        return
     if args.jobs and (args.contents or args.styles):
         parser.error("give either --jobs or photos with --style, not both")
     if not args.jobs and (not args.contents or not args.styles):
@@ -60,7 +70,8 @@ def _jobs(args: argparse.Namespace) -> list[BatchJob]:
     """The jobs the arguments name, checked before any runs (an OptionError otherwise)."""
     suffix = f".{args.format}"
     jobs = (jobs_from_file(args.jobs, args.output_dir, suffix) if args.jobs
-            else jobs_from_images(args.contents, args.styles, args.output_dir, suffix, args.blend_styles))
+            else jobs_from_images(args.contents, [args.trained_model] if args.trained_model else args.styles,
+                                  args.output_dir, suffix, args.blend_styles))
     check_outputs(jobs)
     prepare_output_folder(args.output_dir)  # made now: a folder that cannot be is one line, before any job
     return jobs
@@ -87,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_usage(parser, args)
     options = options_from_args(args)
+    if args.trained_model is not None:
+        options[TRAINED_MODEL] = args.trained_model
     one_line_warnings("impasto")
     try:
         jobs = _jobs(args)

@@ -19,6 +19,7 @@ from ..config.checks import check_bounded_number, check_int, check_number
 from ..config.limits import range_text
 from ..config.option_table import RUN_GROUPS, Kind, OptionSpec, specs_in
 from ..config.options import Options
+from ..config.presets import DEFAULT_PRESET
 from ..errors import ImpastoWarning, OptionError
 
 EXIT_ERROR = 1
@@ -152,6 +153,24 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     the preset's values hold."""
     return {field.name: getattr(args, field.name) for field in fields(Options)
             if field.name != "preset" and getattr(args, field.name, None) is not None}
+
+
+# What painting with a trained model (--model) takes of a still's options: its style, loss weights and schedule
+# are trained in.
+MODEL_OPTIONS = ("size", "preserve_colors", "tile", "device", "max_input_pixels")
+
+
+def refuse_still_options(parser: argparse.ArgumentParser, args: argparse.Namespace, others: Iterable[str] = (),
+                         allowed: Iterable[str] = MODEL_OPTIONS) -> None:
+    """With --model, a usage error for the first still's option given (or other setting in ``others``) that
+    a trained model has no use for."""
+    given = [name for name in options_from_args(args) if name not in allowed]
+    given += [name for name in others if getattr(args, name, None)]
+    if args.preset != DEFAULT_PRESET:
+        given.append("preset")
+    if given:
+        parser.error(f"--{given[0].replace('_', '-')} does not apply to a trained model (its style and recipe are "
+                     f"trained in); with --model give {', '.join('--' + n.replace('_', '-') for n in allowed)}")
 
 
 def one_line_warnings(prog: str = "impasto") -> None:

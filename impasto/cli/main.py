@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from ..config.option_table import REPORTS, RUN_GROUPS
 from ..config.presets import PRESETS
 from . import interrupts
-from .common import EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, options_from_args
+from .common import (EXIT_ERROR, EXIT_INTERRUPTED, MODEL_OPTIONS, OneLineParser, add_options, options_from_args,
+                     refuse_still_options)
 
 if TYPE_CHECKING:
     from ..engine import Progress, Stylizer
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="use the sample photo and painting that ship with the install (no IMAGE needed)")
     parser.add_argument("-o", "--output", required=True, help="result file; .png or .jpg decides the format")
+    parser.add_argument("--model", dest="trained_model", metavar="NAME.pt",
+                        help="paint IMAGE in one pass with a model trained by impasto train (no painting needed; "
+                             "--size, --preserve-colors, --tile, --device apply)")
     # The painting's options, then the reports (the table lists them in that order).
     report = add_options(parser, (*RUN_GROUPS, REPORTS))[REPORTS]
     report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -82,6 +86,34 @@ def _tell_tiling(stylizer: Stylizer) -> None:
         print(f"impasto: {stylizer.tiling.reason}", file=sys.stderr)
 
 
+def _check_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """With --model: one photo, and none of a still's options that a trained model has no use for."""
+    if args.demo:
+        parser.error("--model paints your photo: give IMAGE, not --demo")
+    if len(args.images) != 1:
+        parser.error(f"--model paints one photo (its style is in the model); got {len(args.images)} images")
+    refuse_still_options(parser, args, ("plot", "history", "snapshots", "timelapse", "style_masks"))
+
+
+def _paint_with_model(args: argparse.Namespace) -> int:
+    from ..api import paint_with_model
+    from ..errors import ImpastoError
+
+    try:
+        given = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name) is not None}
+        paint_with_model(args.images[0], args.trained_model, output=args.output, side_by_side=args.side_by_side,
+                         **given)
+    except KeyboardInterrupt:
+        print("impasto: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ImpastoError as error:
+        print(f"impasto: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if not args.quiet:
+        print(f"impasto: wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: this process's); returns the exit status."""
     try:
@@ -102,7 +134,8 @@ def _signals_held():
         interrupts.release()
 
 
-SUBCOMMANDS = ("web", "video", "batch")
+SUBCOMMANDS = ("web", "video", "batch", "train")
+
 
 
 def _run_subcommand(name: str, argv: list[str]) -> int:
@@ -116,6 +149,10 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
         with _signals_held():
             from .video import main as video_main
         return video_main(argv)
+    if name == "train":
+        with _signals_held():
+            from .train import main as train_main
+        return train_main(argv)
     with _signals_held():
         from .batch import main as batch_main
     return batch_main(argv)
@@ -130,7 +167,9 @@ def _run(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         if args.demo and args.images:
             parser.error("--demo uses the bundled sample images; give either --demo or IMAGE paths")
-        if not args.demo and len(args.images) < 2:
+        if args.trained_model is not None:
+            _check_model_arguments(parser, args)
+        elif not args.demo and len(args.images) < 2:
             parser.error("give a content image and at least one style image (or --demo)")
         from ..api import stylize
         from ..errors import ImpastoError, ImpastoWarning, Interrupted
@@ -140,6 +179,8 @@ def _run(argv: Sequence[str] | None) -> int:
     warnings.simplefilter("always", ImpastoWarning)
     warnings.showwarning = lambda message, *_: print(f"impasto: warning: {message}", file=sys.stderr)
 
+    if args.trained_model is not None:
+        return _paint_with_model(args)
     # Every flag named after an Options field is passed through; unset ones leave the preset's value.
     options = options_from_args(args)
     bar = ProgressBar(enabled=not args.quiet)

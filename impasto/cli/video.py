@@ -16,7 +16,7 @@ from ..apps.video import FrameProgress, VideoResult, stylize_video
 from ..config.option_table import VIDEO
 from ..errors import ImpastoError, Interrupted, display_path
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, add_run_options, one_line_warnings,
-                     options_from_args)
+                     options_from_args, refuse_still_options)
 
 
 def build_parser() -> OneLineParser:
@@ -26,7 +26,10 @@ def build_parser() -> OneLineParser:
                     "previous one along the optical flow so that it does not flicker.")
     parser.add_argument("input", metavar="INPUT", help="a video file (MP4, MOV, WebM, GIF...) or a folder of "
                                                        "numbered frames")
-    parser.add_argument("styles", nargs="+", metavar="STYLE", help="one or more style images (paintings)")
+    parser.add_argument("styles", nargs="*", metavar="STYLE", help="one or more style images (paintings)")
+    parser.add_argument("--model", dest="trained_model", metavar="NAME.pt",
+                        help="paint every frame in one pass with a model trained by impasto train (no painting "
+                             "needed; --size, --preserve-colors luminance, --device, --max-frames apply)")
     parser.add_argument("-o", "--output", required=True,
                         help="result: .mp4/.mov/.mkv (H.264), .webm (VP9), .gif, or a folder for PNG frames")
     add_options(parser, [VIDEO])
@@ -55,6 +58,12 @@ class FrameBar:
 
 
 def _paint(args: argparse.Namespace, bar: FrameBar) -> VideoResult:
+    if args.trained_model is not None:
+        from ..apps.instant_video import paint_video_with_model
+
+        given = {name: getattr(args, name) for name in ("size", "preserve_colors", "device", "max_frames")
+                 if getattr(args, name) is not None}
+        return paint_video_with_model(args.input, args.trained_model, args.output, callback=bar, **given)
     return stylize_video(args.input, args.styles, args.output, preset=args.preset,
                          temporal_weight=args.temporal_weight, frame_iterations=args.frame_iterations,
                          flow=args.flow, independent=args.independent, resume=args.resume,
@@ -68,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.style_masks:
         parser.error("style masks are drawn for one picture: they cannot be given for a clip")
+    if args.trained_model is not None:
+        if args.styles:
+            parser.error("--model paints in the model's style: give no painting")
+        refuse_still_options(parser, args, ("independent", "resume", "keep_frames"),
+                             allowed=("size", "preserve_colors", "device"))
+    elif not args.styles:
+        parser.error("give at least one style image (painting), or --model")
     one_line_warnings("impasto")  # "impasto: warning: ..." as the still command says it, not Python's two lines
     bar = FrameBar(args.quiet)
     try:

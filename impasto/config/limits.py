@@ -18,6 +18,12 @@ DEFAULT_TEMPORAL_WEIGHT = 1000.0
 # and flickered more, 2.80 against 2.33).
 DEFAULT_FRAME_ITERATIONS = 6
 
+# impasto train's network (impasto.net.transformer): the first layer's channel count and the residual
+# blocks. Johnson et al.'s is 32 and 5; 16 paints a 512 px image in a quarter of the time on a CPU, which
+# the frame-rate targets need (benchmarks/RESULTS.md, "Instant styles").
+DEFAULT_MODEL_WIDTH = 16
+DEFAULT_MODEL_BLOCKS = 5
+
 # Below this the five poolings leave less than one pixel for conv5_x.
 MIN_SIZE = 32
 MAX_SIDE = 65536  # far past any memory; a bound so that absurd numbers are refused, not overflowed
@@ -33,6 +39,9 @@ INT_RANGES = {
     # Tiles smaller than 128 px would spend most of their pixels on overlap.
     "tile": (128, MAX_SIDE), "tile_overlap": (0, MAX_SIDE // 2),
     "frame_iterations": (1, MAX_ITERATIONS), "max_frames": (1, 10**9),
+    # impasto train
+    "model_width": (4, 128), "model_blocks": (1, 16), "steps": (1, MAX_ITERATIONS), "batch_size": (1, 64),
+    "crop": (64, 2048), "checkpoint_every": (0, MAX_ITERATIONS), "preview_every": (0, MAX_ITERATIONS),
 }
 
 # Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).

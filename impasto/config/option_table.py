@@ -116,7 +116,8 @@ _RUN_OPTIONS = (
     _spec("style_masks", ARTISTIC_CONTROL, Kind.REPEATED_TEXT,
           "once per style image, in order: where that style paints (white: here, grey: a share, black: not "
           "here); the content's aspect ratio", flag="--style-mask", metavar="MASK"),
-    _spec("model", NETWORK, Kind.CHOICE, "network architecture", choices=MODELS),
+    _spec("model", NETWORK, Kind.CHOICE, "VGG architecture (--model is a trained model: impasto train)",
+          choices=MODELS, flag="--network"),
     _spec("weights", NETWORK, Kind.TEXT, "torchvision .pth or Keras .h5 VGG weights (default: bundled VGG-19)"),
     _spec("pooling", NETWORK, Kind.CHOICE, "pooling layers (avg: smoother results)", choices=choices.POOLINGS),
     _spec("content_layers", NETWORK, Kind.TEXT, "e.g. relu4_2 or conv4_2:1,conv5_2:0.5 or D2L index 25"),

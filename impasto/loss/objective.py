@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..errors import OptionError
 from ..net.features import VGGFeatures
-from .terms import LossTerm
+from .terms import ContentLoss, LossTerm
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,44 @@ class Objective:
 def scalars(terms: Mapping[str, torch.Tensor]) -> dict[str, float]:
     """The terms as plain numbers, for logs and callbacks."""
     return {name: value.item() for name, value in terms.items()}
+
+
+class BatchObjective:
+    """The still's terms over a batch of painted images, for training a feed-forward painter (``impasto
+    train``): one network pass for the whole batch, then for each image the very terms a still computes
+    (``ContentLoss`` against its own photo, the shared ``style`` term), averaged over the batch; the TV term
+    is a mean already."""
+
+    def __init__(self, network: VGGFeatures, style: Optional[LossTerm], content_layers: Sequence[tuple[str, float]],
+                 content_weight: float, content_reduction: str, tv: Optional[LossTerm] = None,
+                 pooling: Optional[str] = None):
+        self.network, self.style, self.tv, self.pooling = network, style, tv, pooling
+        self.content_layers = [(name, weight) for name, weight in content_layers] if content_weight else []
+        self.content_weight, self.content_reduction = content_weight, content_reduction
+        self.content_names = [name for name, _ in self.content_layers]
+        layers = self.content_names + list(style.layers if style else ()) + list(tv.layers if tv else ())
+        self.layers = tuple(dict.fromkeys(layers))
+        if not self.layers:
+            raise OptionError("every loss weight is zero: there is nothing to train")
+
+    def __call__(self, painted: torch.Tensor, photos: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.network(painted, self.layers, self.pooling)
+        values: dict[str, torch.Tensor] = {}
+        count = painted.shape[0]
+        if self.content_layers:
+            with torch.no_grad():
+                targets = self.network(photos, self.content_names, self.pooling)
+            values["content"] = sum(
+                ContentLoss({name: targets[name][i:i + 1] for name in self.content_names}, self.content_layers,
+                            self.content_weight, self.content_reduction)(_image(features, i))
+                for i in range(count)) / count
+        if self.style is not None:
+            values["style"] = sum(self.style(_image(features, i)) for i in range(count)) / count
+        if self.tv is not None:
+            values["tv"] = self.tv(features)
+        return values
+
+
+def _image(features: Mapping[str, torch.Tensor], index: int) -> dict[str, torch.Tensor]:
+    """One image's activations out of a batch's, shaped (1, C, H, W) as the terms expect."""
+    return {name: value[index:index + 1] for name, value in features.items()}

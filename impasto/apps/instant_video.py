@@ -1,0 +1,72 @@
+"""``impasto video --model NAME.pt``: a clip painted at frame rate by a trained model.
+
+Every frame goes through the feed-forward network once; there is no optical flow at inference. What keeps
+the frames from flickering is the model itself (trained with ``stability_weight``: a photo and the same
+photo with a little noise are painted alike, Gupta et al. 2017), measured by ``benchmarks/video.py``. The
+frames stream from the decoder through the network into the encoder; the sound is kept. Ctrl-C ends the
+clip at the last painted frame, which is written as a playable (shorter) clip.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from PIL import Image
+
+from ..config.checks import check_int
+from ..engine.instant import InstantPainter
+from ..errors import Interrupted, OptionError
+from ..imaging.images import image_to_tensor, tensor_to_image
+from ..imaging.palette import with_chroma
+from ..imaging.video_io import open_clip, output_kind, write_clip
+from .video import FrameProgress, VideoResult, _check_output, _check_not_among_inputs, frame_shape
+
+
+def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str, output: str | os.PathLike, *,
+                           size: int = 512, preserve_colors: Optional[str] = None, max_frames: Optional[int] = None,
+                           device: str = "auto",
+                           callback: Optional[Callable[[FrameProgress], None]] = None) -> VideoResult:
+    """Paint the clip ``input`` with ``model`` (an ``InstantPainter`` or a model file) into ``output``, each
+    frame's long side ``size`` px; ``preserve_colors="luminance"`` keeps each frame's own colours."""
+    if preserve_colors not in (None, "luminance"):
+        raise OptionError("a video painted by a model keeps colours with preserve_colors='luminance' only")
+    check_int("size", size)
+    if max_frames is not None:
+        check_int("max_frames", max_frames)
+    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device)
+    output = Path(output)
+    kind = output_kind(output)
+    clip = open_clip(input)
+    _check_output(output, kind, (input,) if isinstance(model, InstantPainter) else (input, model))
+    _check_not_among_inputs(output, clip)
+    shape = frame_shape(clip, size)
+    total = min(clip.frames, max_frames) if max_frames else clip.frames
+    seconds: list[float] = []
+    interrupted = []
+    start = time.perf_counter()
+
+    def painted_frames() -> Iterator[Image.Image]:
+        try:
+            for index, frame in enumerate(clip.read()):
+                if index >= total:
+                    return
+                began = time.perf_counter()
+                rgb = image_to_tensor(frame, shape)
+                painted = painter.paint_tensor(rgb)
+                if preserve_colors == "luminance":
+                    painted = with_chroma(painted, rgb)
+                image = tensor_to_image(painted)
+                seconds.append(time.perf_counter() - began)
+                if callback is not None:
+                    callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, 0))
+                yield image
+        except KeyboardInterrupt:
+            # The encoder gets the frames painted so far as a whole clip.
+            interrupted.append(True)
+
+    written = write_clip(output, painted_frames(), clip.fps, clip if kind != "folder" else None)
+    if interrupted:
+        raise Interrupted(None, [written])
+    return VideoResult(written, len(seconds), len(seconds), seconds)

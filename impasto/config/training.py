@@ -1,0 +1,84 @@
+"""The settings of ``impasto train``: how a feed-forward painter is trained (torch-free, checked before
+PyTorch loads). The losses are a still's: their layers, normalizations and weights come from a preset
+(``loss_options``), overridable here, so a trained model and a still paint toward the same objective."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Optional
+
+from ..errors import OptionError
+from .checks import check_int, check_number
+from .choices import DEVICES
+from .limits import DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH
+from .options import Options, resolve_options
+from .presets import DEFAULT_PRESET, PRESETS
+
+# Measured on benchmarks/instant.py's panel (benchmarks/RESULTS.md, "Instant styles"): the preset's style
+# weight paints a trained network more lightly than a still (a network that must serve every photo finds a
+# compromise); this factor on it brings the trained look to the still's.
+TRAINING_STYLE_FACTOR = 1.0
+
+
+@dataclass
+class TrainingOptions:
+    """How a painter is trained. ``None`` weights: the preset's (the style's times TRAINING_STYLE_FACTOR)."""
+
+    steps: int = 2000
+    batch_size: int = 4
+    crop: int = 256  # training crops are crop x crop px, from photos at about twice that size
+    style_size: int = 512  # the paintings' long side: the size the model paints at best
+    lr: float = 1e-3
+    model_width: int = DEFAULT_MODEL_WIDTH
+    model_blocks: int = DEFAULT_MODEL_BLOCKS
+    content_weight: Optional[float] = None
+    style_weight: Optional[float] = None
+    tv_weight: Optional[float] = None
+    # Gupta et al. 2017: the painting of a photo and of the same photo with a little noise are held together,
+    # which keeps video frames from flickering without optical flow at inference.
+    stability_weight: float = 0.0
+    style_blend: Optional[list] = None
+    checkpoint_every: int = 100
+    preview_every: int = 100
+    seed: Optional[int] = None
+    device: str = "auto"
+    preset: str = DEFAULT_PRESET
+    max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS
+
+    def validate(self) -> "TrainingOptions":
+        for name in ("steps", "batch_size", "crop", "style_size", "model_width", "model_blocks",
+                     "checkpoint_every", "preview_every"):
+            check_int(name, getattr(self, name))
+        for name in ("lr", "stability_weight", "content_weight", "style_weight", "tv_weight"):
+            if getattr(self, name) is not None:
+                check_number(name, getattr(self, name))
+        if not self.lr:
+            raise OptionError("lr must be above 0")
+        if self.seed is not None:
+            check_int("seed", self.seed)
+        if self.device not in DEVICES:
+            raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.preset not in PRESETS:
+            raise OptionError(f"unknown preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
+        return self
+
+    def loss_options(self) -> Options:
+        """The still's options whose losses the painter is trained on."""
+        base = resolve_options(self.preset)
+        return resolve_options(
+            self.preset,
+            content_weight=base.content_weight if self.content_weight is None else self.content_weight,
+            style_weight=base.style_weight * TRAINING_STYLE_FACTOR if self.style_weight is None else self.style_weight,
+            tv_weight=base.tv_weight if self.tv_weight is None else self.tv_weight,
+            style_blend=self.style_blend, device=self.device)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def training_options(**values) -> TrainingOptions:
+    """Validated ``TrainingOptions`` from keywords; an unknown name is an ``OptionError``."""
+    known = {field.name for field in fields(TrainingOptions)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise OptionError(f"unknown training option {unknown[0]!r}")
+    return TrainingOptions(**{name: value for name, value in values.items() if value is not None}).validate()

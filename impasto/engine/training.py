@@ -1,0 +1,187 @@
+"""Training a feed-forward painter (Johnson et al. 2016) on the still's own losses.
+
+``Trainer`` takes the paintings, the training photos (``impasto.imaging.photos``) and ``TrainingOptions``;
+each step paints a batch of random crops with the ``TransformerNet``, scores the batch with a
+``BatchObjective`` built from the same loss terms a still uses (``ContentLoss`` on the still's content
+layers, one ``StyleLoss`` holding the paintings' blended statistics, ``TotalVariationLoss``), adds the
+stability term when asked, and takes an Adam step. The caller gets a ``TrainingProgress`` after each step
+and may take ``trainer.model()`` at any time (a checkpoint, or the model after Ctrl-C): the network as it
+is, the record of what made it, and the optimizer's state for ``resume``.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from ..config.training import TrainingOptions
+from ..errors import NumericalError, OptionError
+from ..imaging.images import fit_long_side, image_to_tensor
+from ..imaging.photos import RandomCrops
+from ..loss.objective import BatchObjective
+from ..loss.statistics import blend_targets, style_statistic
+from ..loss.terms import StyleLoss, TotalVariationLoss
+from ..net.features import VGGFeatures
+from ..net.model_file import TrainedModel
+from ..net.transformer import TransformerNet
+from ..net.weights import load_weights
+from .device import Placement
+
+THUMBNAIL_SIDE = 128
+# Gupta et al.'s stability term: the noise added to the photo, in 0..1 units (about 10 levels of 255).
+STABILITY_NOISE = 0.04
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    step: int  # steps done, counting those before a resume
+    steps: int
+    terms: dict[str, float]
+    seconds: float  # this session's training time
+
+    @property
+    def total(self) -> float:
+        return sum(self.terms.values())
+
+
+def painting_digest(image: Image.Image) -> str:
+    """A digest of a painting's pixels, recorded in the model (which painting made it, whatever its name)."""
+    digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+    digest.update(f"{image.mode}{image.size}".encode())
+    return digest.hexdigest()
+
+
+def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> torch.Tensor:
+    height, width = fit_long_side(image.width, image.height, min(side, max(image.size)))
+    return (image_to_tensor(image, (height, width))[0].permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+
+
+class Trainer:
+    """Trains a painter for ``paintings`` (RGB images; several blend by ``options.style_blend``) on crops of
+    ``photos`` (uint8 (3, H, W) tensors). ``resume``: a model (with its training state) to continue."""
+
+    def __init__(self, paintings: Sequence[Image.Image], photos: Sequence[torch.Tensor], options: TrainingOptions,
+                 *, network: Optional[VGGFeatures] = None, resume: Optional[TrainedModel] = None,
+                 record: Optional[dict] = None):
+        self.options = options
+        self.loss_options = loss_options = options.loss_options()
+        self.placement = Placement.named(options.device)
+        self.paintings = list(paintings)
+        blend = options.style_blend or [1.0] * len(self.paintings)
+        if len(blend) != len(self.paintings):
+            raise OptionError(f"style_blend has {len(blend)} weights for {len(self.paintings)} paintings")
+        if not sum(blend) > 0:
+            raise OptionError("style_blend weights must not all be zero")
+        self.blend = [weight / sum(blend) for weight in blend]
+        style_names = [name for name, _ in loss_options.style_layers]
+        content_names = [name for name, _ in loss_options.content_layers]
+        if network is None:
+            network = VGGFeatures(load_weights(loss_options.weights, loss_options.model), style_names + content_names,
+                                  loss_options.pooling)
+        self.network = self.placement.put(network)
+        self.objective = BatchObjective(self.network, self._style_term(), loss_options.content_layers,
+                                        loss_options.content_weight, loss_options.content_reduction,
+                                        self._tv_term(), loss_options.pooling)
+        self.generator = torch.Generator().manual_seed(options.seed if options.seed is not None
+                                                       else int(torch.empty((), dtype=torch.int64).random_()))
+        self.crops = RandomCrops(photos, options.crop, self.generator)
+        self.step = 0
+        self.seconds = 0.0
+        self.record = dict(record or {})
+        if resume is not None:
+            self.painter = self.placement.put(resume.network).train()
+            self.step = resume.steps
+            self.seconds = float(resume.record.get("seconds", 0.0))
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(torch.randint(2**62, (), generator=self.generator)))
+                self.painter = self.placement.put(TransformerNet(options.model_width, options.model_blocks)).train()
+        self.optimizer = torch.optim.Adam(self.painter.parameters(), lr=options.lr)
+        if resume is not None and resume.training is not None:
+            self.optimizer.load_state_dict(resume.training["optimizer"])
+            if isinstance(resume.training.get("rng"), torch.Tensor):
+                self.generator.set_state(resume.training["rng"])
+        self._stop = False
+
+    def _style_term(self) -> Optional[StyleLoss]:
+        options = self.loss_options
+        if not options.style_weight:
+            return None
+        statistic = style_statistic(options.style_loss, options.style_normalization)
+        names = [name for name, _ in options.style_layers]
+        per_painting = []
+        with torch.no_grad():
+            for painting in self.paintings:
+                shape = fit_long_side(painting.width, painting.height, self.options.style_size)
+                features = self.network(self.placement.put(image_to_tensor(painting, shape)), names)
+                per_painting.append({name: statistic.target(features[name]) for name in names})
+        targets = {name: statistic.prepare(blend_targets([t[name] for t in per_painting], self.blend))
+                   for name in names}
+        return self.placement.put(StyleLoss(statistic, targets, options.style_layers, options.style_weight))
+
+    def _tv_term(self) -> Optional[TotalVariationLoss]:
+        options = self.loss_options
+        return TotalVariationLoss(options.tv_weight, options.tv_kind, options.tv_beta) if options.tv_weight else None
+
+    def stop(self) -> None:
+        """End the training after the current step (the web page's or a test's stop)."""
+        self._stop = True
+
+    def train_step(self) -> dict[str, float]:
+        photos = self.placement.put(self.crops.batch(self.options.batch_size))
+        painted = self.painter(photos)
+        terms = self.objective(painted, photos)
+        if self.options.stability_weight:
+            noise = torch.randn(photos.shape, generator=self.generator).to(photos.device, photos.dtype)
+            shaken = self.painter((photos + STABILITY_NOISE * noise).clamp(0.0, 1.0))
+            terms["stability"] = self.options.stability_weight * (shaken - painted).square().mean()
+        total = sum(terms.values())
+        if not torch.isfinite(total):
+            raise NumericalError(f"the training loss stopped being a finite number at step {self.step + 1}; "
+                                 f"lower lr (now {self.options.lr:g})")
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        return {name: value.item() for name, value in terms.items()}
+
+    def run(self, callback: Optional[Callable[[TrainingProgress], None]] = None) -> TrainedModel:
+        """Train until ``options.steps`` steps are done (counting a resumed model's) or ``stop()``; a
+        KeyboardInterrupt leaves the model as it was after the last whole step (take it with ``model()``)."""
+        while self.step < self.options.steps and not self._stop:
+            started = time.perf_counter()
+            terms = self.train_step()
+            self.step += 1
+            self.seconds += time.perf_counter() - started
+            if callback is not None:
+                callback(TrainingProgress(self.step, self.options.steps, terms, self.seconds))
+        return self.model()
+
+    @torch.no_grad()
+    def preview(self, photo: Image.Image, long_side: int) -> Image.Image:
+        """``photo`` painted by the network as it is now, at ``long_side`` px."""
+        from ..imaging.images import tensor_to_image
+
+        self.painter.eval()
+        try:
+            rgb = image_to_tensor(photo, fit_long_side(photo.width, photo.height, long_side))
+            return tensor_to_image(self.painter.paint(self.placement.put(rgb)))
+        finally:
+            self.painter.train()
+
+    def model(self) -> TrainedModel:
+        """The painter as it is now, with its record and training state."""
+        record = {**self.record, "steps": self.step, "seconds": round(self.seconds, 1),
+                  "training_options": self.options.to_dict(),
+                  "paintings": [{"digest": painting_digest(p), "size": list(p.size), "blend": weight,
+                                 **(self.record.get("paintings", [{}] * len(self.paintings))[i])}
+                                for i, (p, weight) in enumerate(zip(self.paintings, self.blend))],
+                  "losses": {"preset": self.options.preset, "content_weight": self.loss_options.content_weight,
+                             "style_weight": self.loss_options.style_weight, "tv_weight": self.loss_options.tv_weight,
+                             "content_layers": self.loss_options.content_layers,
+                             "style_layers": self.loss_options.style_layers}}
+        training = {"optimizer": self.optimizer.state_dict(), "step": self.step, "rng": self.generator.get_state()}
+        return TrainedModel(self.painter, record, [thumbnail(p) for p in self.paintings], training)
