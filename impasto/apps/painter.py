@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 PREVIEW_SIDE = 384  # long side of the live preview
 POLL_SECONDS = 0.25  # how often the page's preview is refreshed while a job runs
 NO_PRESERVATION = "none"  # the page's choice for keeping the painting's own colours
+NO_MODEL = "none: paint from the painting"  # the page's choice of no trained model
 
 
 @dataclass
@@ -134,11 +136,14 @@ def page_options(preset: str, quality: str, size: int, strength: float, blend: s
 class Painter:
     """The server side: one loaded network, the temporary tree, the jobs by browser session."""
 
-    def __init__(self, root: Path, network: VGGFeatures | None = None):
+    def __init__(self, root: Path, network: VGGFeatures | None = None, models: Sequence[str] = ()):
         from ..engine import load_network
+        from ..engine.instant import InstantPainter
 
         self.root = root
         self.network = network if network is not None else load_network()
+        # Trained models (impasto train), by the name the page lists them under; loaded once, checked at start.
+        self.models = {Path(path).stem: InstantPainter(path) for path in models}
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
 
@@ -173,8 +178,12 @@ class Painter:
 
     def paint(self, session: str, content: str | None, styles: Sequence[str] | None, preset: str,
               quality: str, size: int, strength: float, blend: str, preserve_colors: str, style_scale: float,
-              seed: float | None, masks: Sequence[str] | None = None) -> Iterator[tuple]:
-        """The job generator: yields (preview, status, downloads) until the run ends."""
+              seed: float | None, masks: Sequence[str] | None = None, model: str = NO_MODEL) -> Iterator[tuple]:
+        """The job generator: yields (preview, status, downloads) until the run ends. With a trained ``model``
+        the photo is painted in one pass: the first thing yielded is the result."""
+        if model not in (NO_MODEL, None):
+            yield from self._paint_with_model(session, content, model, size, preserve_colors)
+            return
         styles, masks = _checked_uploads(content, styles, masks)
         options = page_options(preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
                                len(styles))
@@ -186,6 +195,29 @@ class Painter:
         finally:
             job.stop()  # a page closed mid-run ends its job too
             job.done.wait()
+            self.end_job(session, job)
+
+    def _paint_with_model(self, session: str, content: str | None, model: str, size: int,
+                          preserve_colors: str) -> Iterator[tuple]:
+        """(result, status, downloads) of a photo painted by the trained ``model``."""
+        from ..api import paint_with_model
+
+        if not content:
+            raise OptionError("upload a content image (the photo), or press \"Use the sample pair\"")
+        if model not in self.models:
+            raise OptionError(f"no trained model named {model!r} on this server")
+        job = self.new_job(session)
+        try:
+            started = time.perf_counter()
+            result = paint_with_model(content, self.models[model], output=job.output, side_by_side=job.sheet,
+                                      size=int(size),
+                                      preserve_colors=None if preserve_colors == NO_PRESERVATION else preserve_colors)
+            seconds = time.perf_counter() - started
+            width, height = result.size
+            # The page copies the downloads while the generator waits here; the job's folder goes after.
+            yield (preview(result), f"Painted by the model {model} in {seconds:.2f} s: {width}x{height} px. "
+                                    f"Download below.", [str(job.output), str(job.sheet)])
+        finally:
             self.end_job(session, job)
 
     def _start(self, job: Job, content: str, styles: list[str], masks: list[str] | None, preset: str,

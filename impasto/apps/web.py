@@ -29,7 +29,7 @@ from types import ModuleType
 from ..config.choices import PRESERVE_COLORS
 from ..config.presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
 from ..errors import ImpastoError, OptionError
-from .painter import NO_PRESERVATION, Painter, client_message
+from .painter import NO_MODEL, NO_PRESERVATION, Painter, client_message
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -45,12 +45,12 @@ def build_app(painter: Painter):
     with gr.Blocks(title="impasto", delete_cache=(600, 3600)) as app:
         gr.Markdown("# impasto\nRepaint a photo in the style of a painting. Upload both (or use the sample "
                     "pair), press **Paint**, watch it form, download the result.")
-        controls = _layout(gr)
+        controls = _layout(gr, list(painter.models))
         _connect(gr, painter, controls)
     return app
 
 
-def _layout(gr: ModuleType) -> dict:
+def _layout(gr: ModuleType, models: Sequence[str] = ()) -> dict:
     """The page's three columns (uploads, settings, result); returns its components by name."""
     with gr.Row():
         with gr.Column():
@@ -61,6 +61,8 @@ def _layout(gr: ModuleType) -> dict:
             styles_view = gr.Gallery(label="Paintings", interactive=False, height=160, columns=4)
             sample = gr.Button("Use the sample pair", elem_id="sample")
         with gr.Column():
+            model = gr.Dropdown([NO_MODEL, *models], value=NO_MODEL, elem_id="model",
+                                label="Trained model (impasto train): paints the photo at once, no painting needed")
             preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET, label="Recipe (preset)", elem_id="preset")
             quality = gr.Radio(list(QUALITY_LEVELS), value="default", label="Quality (impasto recipe)",
                                elem_id="quality")
@@ -87,7 +89,7 @@ def _layout(gr: ModuleType) -> dict:
     return {"content": content, "content_view": content_view, "styles": styles, "styles_view": styles_view,
             "sample": sample, "preset": preset, "quality": quality, "size": size, "strength": strength,
             "preserve": preserve, "style_scale": style_scale, "blend": blend, "masks": masks, "seed": seed,
-            "run": run, "halt": halt, "result": result, "status": status, "downloads": downloads}
+            "model": model, "run": run, "halt": halt, "result": result, "status": status, "downloads": downloads}
 
 
 def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
@@ -102,10 +104,10 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
         return gr.Error(text, title="impasto", print_exception=False)
 
     def paint(content, styles, masks, preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
-              request: gr.Request):
+              model, request: gr.Request):
         try:
             yield from painter.paint(request.session_hash, content, styles, preset, quality, size, strength,
-                                     blend, preserve_colors, style_scale, seed, masks)
+                                     blend, preserve_colors, style_scale, seed, masks, model)
         except ImpastoError as error:
             raise page_error(error, [content or "", *(styles or []), *(masks or [])]) from None
 
@@ -137,7 +139,8 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
     ui["styles"].change(style_thumbnails, ui["styles"], ui["styles_view"])
     ui["sample"].click(sample_pair, None, [ui["content"], ui["styles"]], queue=False)
     ui["run"].click(paint, [ui[name] for name in ("content", "styles", "masks", "preset", "quality", "size",
-                                                  "strength", "blend", "preserve", "style_scale", "seed")],
+                                                  "strength", "blend", "preserve", "style_scale", "seed",
+                                                  "model")],
                     [ui["result"], ui["status"], ui["downloads"]])
     # Stop must reach the running job at once, not wait in the queue behind it.
     ui["halt"].click(stop, None, ui["status"], queue=False)
@@ -205,7 +208,7 @@ def _gradio_folders() -> list[Path]:
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAULT_QUEUE,
-          max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, weights: str | None = None) -> None:
+          max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, weights: str | None = None, models: Sequence[str] = ()) -> None:
     """Run the page until interrupted; the temporary tree goes with it. A port or host the server cannot
     listen on is an ``OptionError``, said before anything loads."""
     check_address(host, port)
@@ -224,7 +227,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAU
         gradio.queueing.traceback = _QueueLog()
         from ..engine import load_network
 
-        painter = Painter(root, load_network(weights))
+        painter = Painter(root, load_network(weights), models)
         app = build_app(painter)
         app.queue(max_size=queue, default_concurrency_limit=1)
         print(f"impasto web: http://{host}:{port} (Ctrl-C to stop)", flush=True)

@@ -24,6 +24,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB,
                         help=f"largest accepted upload in MB (default {DEFAULT_MAX_UPLOAD_MB})")
     parser.add_argument("--weights", help="VGG weights file (default: the bundled VGG-19)")
+    parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME.pt",
+                        help="a trained model (impasto train) the page offers; repeat for more")
     return parser
 
 
@@ -42,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     one_line_warnings("impasto")  # the server's log: one line per warning (an oversized upload is refused in one)
     try:
-        serve(args.host, args.port, args.queue, args.max_upload_mb, args.weights)
+        serve(args.host, args.port, args.queue, args.max_upload_mb, args.weights, args.models)
     except KeyboardInterrupt:
         pass
     except ImpastoError as error:

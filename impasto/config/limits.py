@@ -41,7 +41,7 @@ INT_RANGES = {
     "frame_iterations": (1, MAX_ITERATIONS), "max_frames": (1, 10**9),
     # impasto train
     "model_width": (4, 128), "model_blocks": (1, 16), "steps": (1, MAX_ITERATIONS), "batch_size": (1, 64),
-    "crop": (64, 2048), "checkpoint_every": (0, MAX_ITERATIONS), "preview_every": (0, MAX_ITERATIONS),
+    "crop": (MIN_SIZE, 2048), "checkpoint_every": (0, MAX_ITERATIONS), "preview_every": (0, MAX_ITERATIONS),
 }
 
 # Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).

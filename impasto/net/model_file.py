@@ -88,8 +88,8 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> T
         raise ModelError(f"model file {display_path(path)} cannot be read (permission denied)") from None
     except pickle.UnpicklingError:
         # weights_only refuses anything but tensors and plain containers: a file that would run code lands here.
-        raise ModelError(f"model file {display_path(path)} holds Python objects, not only weights; refused "
-                         f"unread (loading it could run code)") from None
+        raise ModelError(f"model file {display_path(path)} is not an impasto model: it holds something other "
+                         f"than weights, refused unread (loading it could run code)") from None
     except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError, AttributeError, TypeError, KeyError,
             IndexError):
         raise ModelError(f"model file {display_path(path)} is not an impasto model, or is damaged") from None
@@ -118,9 +118,11 @@ def _checked(content: Any, path: Path, device: torch.device) -> TrainedModel:
     if not isinstance(state, dict) or set(state) != set(expected):
         raise ModelError(f"{where} does not hold the weights of its network (damaged, or not made by impasto)")
     for name, value in state.items():
-        if (not isinstance(value, torch.Tensor) or value.shape != expected[name].shape
-                or not value.is_floating_point() or not torch.isfinite(value).all()):
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point() or not torch.isfinite(value).all():
             raise ModelError(f"{where} has a damaged weight {name!r}")
+        if value.shape != expected[name].shape:
+            raise ModelError(f"{where} has weights of shape {tuple(value.shape)} for {name!r}, where its "
+                             f"architecture needs {tuple(expected[name].shape)}")
     network.load_state_dict({name: value.float() for name, value in state.items()})
     try:
         record = json.loads(content.get("record", "{}"))

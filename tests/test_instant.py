@@ -1,0 +1,337 @@
+"""Instant styles: the feed-forward painter, its training on the still's losses, its model file (untrusted
+input), ONNX export, and the command-line paths (train, apply, batch, video, interrupt and resume)."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from impasto.config.training import training_options
+from impasto.engine.instant import InstantPainter
+from impasto.engine.training import Trainer
+from impasto.errors import ModelError
+from impasto.imaging.images import image_to_tensor
+from impasto.imaging.photos import RandomCrops, load_photos, photo_paths
+from impasto.loss.objective import BatchObjective, NamedTerm, Objective
+from impasto.loss.statistics import GramStatistic
+from impasto.loss.terms import ContentLoss, StyleLoss, TotalVariationLoss
+from impasto.net.features import VGGFeatures
+from impasto.net.model_file import TrainedModel, export_onnx, load_model, save_model
+from impasto.net.transformer import TransformerNet
+from impasto.reports.quality import QualityJudge
+
+from .conftest import gradient_image, stripes_image
+
+# A tiny training: 48 px crops, the paintings at 64 px, a slim network.
+TINY = {"crop": 48, "style_size": 64, "batch_size": 2, "model_width": 8, "model_blocks": 1, "lr": 0.01,
+        "checkpoint_every": 0, "preview_every": 0, "seed": 0, "device": "cpu"}
+
+
+def command(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "impasto", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def photos_dir(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(4):
+        gradient_image(96, 72, seed=seed).save(folder / f"photo{seed}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, vgg19_weights):
+    """A tiny model trained for 40 steps on gradient photos toward the stripes, with its loss curve."""
+    folder = tmp_path_factory.mktemp("trained")
+    photos = [gradient_image(96, 72, seed=seed) for seed in range(4)]
+    for index, photo in enumerate(photos):
+        photo.save(folder / f"p{index}.png")
+    painting = stripes_image(64, 64)
+    painting.save(folder / "painting.png")
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"])
+    trainer = Trainer([painting], load_photos(photo_paths([folder / "p0.png", folder / "p1.png", folder / "p2.png"]),
+                                              120, None),
+                      training_options(steps=40, **TINY), network=network)
+    totals = []
+    model = trainer.run(lambda progress: totals.append(progress.total))
+    path = save_model(folder / "tiny.pt", model)
+    return {"model": model, "path": path, "totals": totals, "painting": painting, "held_out": photos[3],
+            "folder": folder}
+
+
+# -- the network --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(64, 64), (67, 93), (33, 40)])
+def test_the_network_paints_any_size_to_the_same_size(shape):
+    torch.manual_seed(0)
+    network = TransformerNet(8, 1)
+    rgb = torch.rand(2, 3, *shape)
+    painted = network(rgb)
+    assert painted.shape == rgb.shape
+    painted.mean().backward()
+    assert all(parameter.grad is not None and parameter.grad.abs().sum() > 0 for parameter in network.parameters())
+
+
+def test_a_fresh_network_starts_near_mid_grey_and_paint_clamps():
+    torch.manual_seed(0)
+    network = TransformerNet(8, 1)
+    painted = network.paint(torch.rand(1, 3, 32, 32))
+    assert 0.0 <= painted.min() and painted.max() <= 1.0
+    assert abs(painted.mean().item() - 0.5) < 0.2
+
+
+def test_upsampling_is_a_resize_then_a_convolution_not_a_transposed_convolution():
+    network = TransformerNet(8, 1)
+    assert not any(isinstance(module, torch.nn.ConvTranspose2d) for module in network.modules())
+    assert sum(isinstance(module, torch.nn.InstanceNorm2d) for module in network.modules()) == 2 + 3 + 2 * 1
+
+
+# -- the losses: the still's own terms over a batch --------------------------------------------------------
+
+def test_the_batch_objective_is_the_mean_of_the_stills_objective_per_image(vgg19_weights):
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu4_2"])
+    painting = image_to_tensor(stripes_image(48, 48))
+    statistic = GramStatistic("relative")
+    style_layers = [("relu1_1", 1.0), ("relu2_1", 0.5)]
+    with torch.no_grad():
+        features = network(painting, ["relu1_1", "relu2_1"])
+    style = StyleLoss(statistic, {name: statistic.target(features[name]) for name, _ in style_layers}, style_layers,
+                      2.5)
+    tv = TotalVariationLoss(0.15)
+    photos = torch.cat([image_to_tensor(gradient_image(40, 32, seed=seed)) for seed in (0, 1)])
+    painted = torch.rand(2, 3, 32, 40)
+    batch = BatchObjective(network, style, [("relu4_2", 1.0)], 1.0, "relative", tv)(painted, photos)
+    singles = []
+    for index in range(2):
+        with torch.no_grad():
+            target = network(photos[index:index + 1], ["relu4_2"])
+        content = ContentLoss(target, [("relu4_2", 1.0)], 1.0, "relative")
+        singles.append(Objective(network, [NamedTerm("content", content), NamedTerm("style", style),
+                                           NamedTerm("tv", tv)])(painted[index:index + 1]))
+    for name in ("content", "style"):
+        expected = (singles[0][name] + singles[1][name]) / 2
+        assert torch.allclose(batch[name], expected, rtol=1e-5), name
+    assert torch.allclose(batch["tv"], (singles[0]["tv"] + singles[1]["tv"]) / 2, rtol=1e-5)
+
+
+def test_random_crops_are_squares_in_range_from_the_photos():
+    photos = [torch.from_numpy(np.array(gradient_image(90, 60, seed=s))).permute(2, 0, 1) for s in range(2)]
+    crops = RandomCrops(photos, 40, torch.Generator().manual_seed(0)).batch(5)
+    assert crops.shape == (5, 3, 40, 40)
+    assert 0.0 <= crops.min() and crops.max() <= 1.0
+    again = RandomCrops(photos, 40, torch.Generator().manual_seed(0)).batch(5)
+    assert torch.equal(crops, again)
+
+
+# -- training -----------------------------------------------------------------------------------------------
+
+def test_training_lowers_the_loss_and_paints_a_new_photo_toward_the_painting(trained):
+    totals = trained["totals"]
+    assert np.mean(totals[-8:]) < 0.7 * np.mean(totals[:4])
+    model, painting, photo = trained["model"], trained["painting"], trained["held_out"]
+    painted = InstantPainter(model, "cpu").paint(photo, size=None)
+    assert painted.size == photo.size
+    judge = QualityJudge(photo, [painting])
+    assert judge.style_distance(painted, 64) < 0.9 * judge.style_distance(photo, 64)
+    difference = np.abs(np.asarray(painted, dtype=float) - np.asarray(photo, dtype=float)).mean()
+    assert difference > 10  # levels of 255: the photo really changed
+
+
+def test_the_model_records_what_made_it(trained):
+    record = trained["model"].record
+    assert record["steps"] == 40
+    assert record["training_options"]["model_width"] == 8
+    assert len(record["paintings"][0]["digest"]) == 32
+    assert record["losses"]["style_weight"] > 0
+    thumbnail = trained["model"].thumbnails[0]
+    assert thumbnail.dtype == torch.uint8 and thumbnail.shape == (64, 64, 3)
+
+
+# -- the model file ----------------------------------------------------------------------------------------
+
+def test_a_saved_model_loads_and_paints_the_same_pixels(trained, tmp_path):
+    loaded = load_model(trained["path"])
+    rgb = image_to_tensor(trained["held_out"])
+    assert torch.equal(loaded.network.paint(rgb), trained["model"].network.eval().paint(rgb))
+    assert loaded.record["steps"] == 40 and loaded.training["step"] == 40
+    slim = save_model(tmp_path / "slim.pt", loaded, keep_training_state=False)
+    assert load_model(slim).training is None
+    assert slim.stat().st_size < 0.6 * trained["path"].stat().st_size
+
+
+def _dict_file(path, **changes):
+    content = torch.load(changes.pop("source"), weights_only=True)
+    content.update(changes)
+    torch.save(content, path)
+    return path
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_untrusted_model_files_are_refused_in_one_line_and_never_run(trained, tmp_path):
+    marker = tmp_path / "code-ran"
+    pickled = tmp_path / "pickled.pt"
+    pickled.write_bytes(pickle.dumps(_RunsCode(marker)))
+    zipped = tmp_path / "zipped.pt"
+    torch.save({"format": "impasto.model", "state": _RunsCode(marker)}, zipped)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(os.urandom(4096))
+    source = trained["path"]
+    state = torch.load(source, weights_only=True)["state"]
+    nan_state = {name: value.clone() for name, value in state.items()}
+    first = next(iter(nan_state))
+    nan_state[first].fill_(float("nan"))
+    cases = {
+        pickled: "refused unread",
+        zipped: "refused unread",
+        garbage: "not an impasto model",
+        _dict_file(tmp_path / "format.pt", source=source, format="other"): "not an impasto model",
+        _dict_file(tmp_path / "future.pt", source=source, version=99): "version 99",
+        _dict_file(tmp_path / "width.pt", source=source, architecture={"width": 10**6, "blocks": 1}): "width",
+        _dict_file(tmp_path / "shapes.pt", source=source, architecture={"width": 16, "blocks": 1}): "weights",
+        _dict_file(tmp_path / "nan.pt", source=source, state=nan_state): "damaged weight",
+        _dict_file(tmp_path / "record.pt", source=source, record="{not json"): "damaged record",
+        tmp_path / "missing.pt": "does not exist",
+        tmp_path: "is a folder",
+    }
+    for path, expected in cases.items():
+        with pytest.raises(ModelError, match=expected) as caught:
+            load_model(path)
+        assert "\n" not in str(caught.value)
+    assert not marker.exists()
+    # The command line says the same in one line, exit 1, nothing written.
+    photo = tmp_path / "photo.png"
+    gradient_image(40, 30).save(photo)
+    result = command(str(photo), "--model", str(pickled), "-o", str(tmp_path / "out.png"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.png").exists() and not marker.exists()
+
+
+# -- ONNX -----------------------------------------------------------------------------------------------------
+
+def test_the_onnx_export_paints_the_same_pixels_under_onnxruntime(trained, tmp_path):
+    import onnxruntime
+
+    path = export_onnx(trained["model"].network, tmp_path / "tiny.onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    network = trained["model"].network.eval()
+    for shape in [(72, 96), (61, 47)]:  # any size, odd ones included
+        rgb = torch.rand(1, 3, *shape)
+        exported = session.run(None, {"rgb": rgb.numpy()})[0]
+        with torch.no_grad():
+            expected = network(rgb).numpy()
+        assert exported.shape == expected.shape
+        assert np.abs(exported - expected).max() < 1e-4
+
+
+# -- the command line ------------------------------------------------------------------------------------------
+
+def _tiny_flags(steps: int) -> list[str]:
+    flags = ["--steps", str(steps)]
+    for name, value in TINY.items():
+        if name not in ("device",):
+            flags += [f"--{name.replace('_', '-')}", str(value)]
+    return flags
+
+
+def test_train_then_paint_a_photo_a_batch_and_a_clip(tmp_path, photos_dir, style_path):
+    model = tmp_path / "stripes.pt"
+    trained = command("train", str(style_path), "--photos", str(photos_dir), "-o", str(model), "--onnx",
+                      str(tmp_path / "stripes.onnx"), *_tiny_flags(6), "--preview-every", "3", "-q")
+    assert trained.returncode == 0, trained.stderr
+    assert load_model(model).steps == 6 and (tmp_path / "stripes.onnx").stat().st_size > 10_000
+    # The last photo was held out and painted every 3 steps.
+    assert sorted(p.name for p in (tmp_path / "stripes.previews").iterdir()) == ["step_000003.jpg",
+                                                                                  "step_000006.jpg"]
+    record = load_model(model).record
+    assert record["held_out"].endswith("photo3.png") and record["photos"] == 3
+
+    photo = photos_dir / "photo0.png"
+    out = tmp_path / "painted.png"
+    painted = command(str(photo), "--model", str(model), "-o", str(out), "--size", "80",
+                      "--side-by-side", str(tmp_path / "sheet.png"))
+    assert painted.returncode == 0, painted.stderr
+    with Image.open(out) as image:
+        assert max(image.size) == 80
+        assert json.loads(image.info["impasto"])["model_record"]["steps"] == 6
+    assert (tmp_path / "sheet.png").exists()
+
+    refused = command(str(photo), "--model", str(model), "-o", str(tmp_path / "x.png"), "--style-weight", "3")
+    assert refused.returncode == 2 and "--style-weight does not apply to a trained model" in refused.stderr
+
+    batch = command("batch", str(photos_dir), "--model", str(model), "-o", str(tmp_path / "batch"), "--size", "64",
+                    "-q")
+    assert batch.returncode == 0, batch.stderr
+    assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [f"photo{i}__stripes.png" for i in range(4)]
+
+    from impasto.imaging.video_io import open_clip, write_clip
+
+    frames = [gradient_image(96, 64, seed=seed) for seed in range(5)]
+    write_clip(tmp_path / "clip.mp4", frames, Fraction(10))
+    video = command("video", str(tmp_path / "clip.mp4"), "--model", str(model), "-o", str(tmp_path / "out.mp4"),
+                    "--size", "64", "-q")
+    assert video.returncode == 0, video.stderr
+    clip = open_clip(tmp_path / "out.mp4")
+    assert clip.frames == 5 and clip.size == (64, 42)
+
+
+def test_ctrl_c_saves_a_usable_model_and_resume_continues(tmp_path, photos_dir, style_path):
+    model = tmp_path / "m.pt"
+    process = subprocess.Popen([sys.executable, "-m", "impasto", "train", str(style_path), "--photos",
+                                str(photos_dir), "-o", str(model), *_tiny_flags(100000), "--checkpoint-every", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not model.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted after step" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    interrupted = load_model(model)
+    assert interrupted.steps >= 2 and interrupted.training is not None
+    InstantPainter(interrupted, "cpu").paint(gradient_image(40, 30), size=None)  # usable as it is
+
+    resumed = command("train", str(style_path), "--photos", str(photos_dir), "-o", str(model), "--resume",
+                      "--steps", str(interrupted.steps + 3), "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    again = load_model(model)
+    assert again.steps == interrupted.steps + 3
+    # The settings it was trained with are kept (not the defaults): still the tiny network.
+    assert again.record["training_options"]["model_width"] == 8 and again.network.width == 8
+
+    other = tmp_path / "other.png"
+    gradient_image(50, 50, seed=9).save(other)
+    mismatch = command("train", str(other), "--photos", str(photos_dir), "-o", str(model), "--resume", "-q")
+    assert mismatch.returncode == 1 and "trained on other paintings" in mismatch.stderr
+
+
+def test_train_refuses_bad_input_in_one_line(tmp_path, photos_dir, style_path):
+    cases = [
+        (["--photos", str(tmp_path / "none"), "-o", str(tmp_path / "m.pt")], 1, "do not exist"),
+        (["--photos", str(photos_dir), "-o", str(tmp_path / "m.png")], 1, "must end in .pt"),
+        (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--steps", "0"], 2, "--steps"),
+        (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--resume"], 1, "nothing to resume"),
+        (["--photos", str(tmp_path / "*.nothing"), "-o", str(tmp_path / "m.pt")], 1, "matches no image"),
+    ]
+    for arguments, code, expected in cases:
+        result = command("train", str(style_path), *arguments)
+        assert result.returncode == code, (arguments, result.stderr)
+        assert expected in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "m.pt").exists()
