@@ -26,7 +26,7 @@ from impasto.loss.objective import BatchObjective, NamedTerm, Objective
 from impasto.loss.statistics import GramStatistic
 from impasto.loss.terms import ContentLoss, StyleLoss, TotalVariationLoss
 from impasto.net.features import VGGFeatures
-from impasto.net.model_file import TrainedModel, export_onnx, load_model, save_model
+from impasto.net.model_file import export_onnx, load_model, save_model
 from impasto.net.transformer import TransformerNet
 from impasto.reports.quality import QualityJudge
 
