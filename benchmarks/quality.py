@@ -31,7 +31,7 @@ from pathlib import Path
 
 from panel import PANEL, REFERENCE_DIR, SHARED_IMAGES, pair_name, pair_paths
 from judge import IndependentJudge
-from run import floor_seconds, impasto_command, timed
+from run import floor_seconds, impasto_command, stack_rows, timed
 
 HERE = Path(__file__).resolve().parent
 SCORES = ("style_256", "style_512", "content", "structure", "judge_style", "judge_content")
@@ -135,12 +135,7 @@ def main() -> int:
         panels = [("content", Image.open(content)), ("style", Image.open(style))]
         panels += [(f"{config} {wall:.0f} s", Image.open(path)) for config, (path, wall) in results.items()]
         sheet_rows.append(labelled_row(panels, height=110 if args.smoke else 220))
-    sheet = Image.new("RGB", (max(r.width for r in sheet_rows), sum(r.height for r in sheet_rows)), "white")
-    y = 0
-    for row in sheet_rows:
-        sheet.paste(row, (0, y))
-        y += row.height
-    sheet.save(args.out / "panel_sheet.jpg", quality=88)
+    stack_rows(sheet_rows, args.out / "panel_sheet.jpg")
     (args.out / "quality.json").write_text(json.dumps(rows, indent=1) + "\n")
     unit = f"CPU: {cpu_model()}. One VGG pass (forward + backward to relu5_1 at 512x512): {vgg_pass:.3f} s\n\n"
     (args.out / "quality.md").write_text(unit + markdown(rows))

@@ -121,6 +121,18 @@ print(min(times[1:]))
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def stack_rows(rows: list, path: Path) -> None:
+    """Labelled rows (``impasto.reports.sheets.labelled_row``) one under the other, saved as a JPEG."""
+    from PIL import Image
+
+    sheet = Image.new("RGB", (max(row.width for row in rows), sum(row.height for row in rows)), "white")
+    top = 0
+    for row in rows:
+        sheet.paste(row, (0, top))
+        top += row.height
+    sheet.save(path, quality=88)
+
+
 def contact_sheet(entries: list[Entry], content: Path, style: Path, path: Path, columns: int = 3) -> None:
     """Every result beside the inputs, three labelled panels to a row."""
     from PIL import Image

@@ -80,6 +80,7 @@ def strip(rows: dict[str, list[Image.Image]], picks: list[int], path: Path, widt
 def main() -> int:
     from impasto.imaging.flow import temporal_difference
     from impasto.imaging.samples import sample_clip, sample_painting, sample_photo
+    from impasto.apps.instant_video import paint_video_with_model
     from impasto.apps.video import stylize_video
     from impasto.imaging.video_io import open_clip, write_clip
 
@@ -88,7 +89,12 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--clips", default="pan,earth")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which of " + ", ".join(VARIANTS))
+    parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME=PATH",
+                        help="also paint the clip with a trained model (impasto train) of the same painting")
     args = parser.parse_args()
+    variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+    models = dict(item.split("=", 1) for item in args.models)
     args.out.mkdir(parents=True, exist_ok=True)
     shared = SHARED_IMAGES.exists() and not args.smoke
     painting = SHARED_IMAGES / PAINTING if shared else args.out / "painting.png"
@@ -123,10 +129,13 @@ def main() -> int:
         entry = results[clip_name]
         entry["frames"], entry["size"] = len(frames), clip_size
         entry["input_flicker"] = round(temporal_difference(frames, frames), 3)
-        for variant, extra in VARIANTS.items():
+        for variant, extra in [*variants.items(), *((f"model {name}", path) for name, path in models.items())]:
             output = args.out / f"{clip_name}-{variant.replace(' ', '-')}"
             print(f"{clip_name}: {variant}", flush=True)
-            result = stylize_video(source, painting, output, size=clip_size, **options, **extra)
+            if variant.startswith("model "):
+                result = paint_video_with_model(source, extra, output, size=clip_size, device="cpu")
+            else:
+                result = stylize_video(source, painting, output, size=clip_size, **options, **extra)
             painted = list(open_clip(output).read())
             painted_rows[variant] = painted
             seconds = result.seconds_per_frame
@@ -135,7 +144,8 @@ def main() -> int:
                               "later_frames_s": round(float(np.mean(seconds[1:])), 2)}
             (args.out / "video.json").write_text(json.dumps(results, indent=1))
         if rows_for_strip is None:
-            rows_for_strip = (clip_name, {name: painted_rows[name] for name in ("input", "independent", "temporal")})
+            rows_for_strip = (clip_name, {name: painted_rows[name] for name in ("input", "independent", "temporal")
+                                          if name in painted_rows})
     if rows_for_strip is not None:
         count = len(rows_for_strip[1]["input"])
         strip(rows_for_strip[1], sorted({0, count // 2, count - 1}), args.out / "strip.png")
@@ -151,7 +161,7 @@ def write_table(results: dict, path: Path) -> None:
         independent = entry.get("independent", {}).get("flicker")
         lines.append(f"| {clip_name} | {entry['frames']} @ {entry['size']} px | input clip | "
                      f"{entry['input_flicker']:.2f} | | | | |")
-        for variant in VARIANTS:
+        for variant in [*VARIANTS, *(name for name in entry if name.startswith("model "))]:
             if variant not in entry:
                 continue
             row = entry[variant]

@@ -14,7 +14,9 @@ _EXPORTS = {
     "Options": "config.options", "resolve_options": "config.options", "PRESETS": "config.presets",
     "load_weights": "net.weights",
     "ImpastoError": "errors", "ImageInputError": "errors", "Interrupted": "errors", "OptionError": "errors",
-    "OutputError": "errors", "WeightsError": "errors", "stylize_video": "apps.video",
+    "OutputError": "errors", "WeightsError": "errors", "ModelError": "errors", "stylize_video": "apps.video",
+    "train": "api", "paint_with_model": "api", "load_model": "net.model_file",
+    "paint_video_with_model": "apps.instant_video",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

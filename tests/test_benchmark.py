@@ -139,3 +139,18 @@ def test_the_independent_judge_ranks_what_it_should(tmp_path):
     assert style["painting"] < style["blurred"] and style["painting"] < style["grey"]
     assert style["painting"] < style["recoloured"] < style["photo"]
     assert content["photo"] < 1e-6 < content["recoloured"] < content["painting"]
+
+
+def test_instant_benchmark_smoke(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "instant.py"), "--smoke", "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "instant.json").read_text())
+    assert report["vgg_pass_s"] > 0
+    speed = report["speed"]["sample_painting"]
+    assert speed["torch_512_s"] > 0 and speed["onnx_512_s"] > 0 and speed["lite_512_s"] > 0
+    ways = {row["way"]: row for row in report["quality"]}
+    assert set(ways) == {"default", "model", "lite"}
+    assert ways["default"]["judge_style_ratio"] == 1.0 and ways["model"]["judge_style"] > 0
+    with Image.open(tmp_path / "instant_sheet.jpg") as sheet:
+        assert sheet.width > sheet.height

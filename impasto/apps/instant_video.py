@@ -21,7 +21,7 @@ from ..errors import Interrupted, OptionError
 from ..imaging.images import image_to_tensor, tensor_to_image
 from ..imaging.palette import with_chroma
 from ..imaging.video_io import open_clip, output_kind, write_clip
-from .video import FrameProgress, VideoResult, _check_output, _check_not_among_inputs, frame_shape
+from .video import FrameProgress, VideoResult, check_not_among_inputs, check_output, frame_shape
 
 
 def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str, output: str | os.PathLike, *,
@@ -39,8 +39,8 @@ def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str
     output = Path(output)
     kind = output_kind(output)
     clip = open_clip(input)
-    _check_output(output, kind, (input,) if isinstance(model, InstantPainter) else (input, model))
-    _check_not_among_inputs(output, clip)
+    check_output(output, kind, (input,) if isinstance(model, InstantPainter) else (input, model))
+    check_not_among_inputs(output, clip)
     shape = frame_shape(clip, size)
     total = min(clip.frames, max_frames) if max_frames else clip.frames
     seconds: list[float] = []

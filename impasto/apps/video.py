@@ -131,8 +131,8 @@ def stylize_video(
     output = Path(output)
     kind = output_kind(output)
     clip = open_clip(input)
-    _check_output(output, kind, (input, *styles))
-    _check_not_among_inputs(work_folder(output), clip)
+    check_output(output, kind, (input, *styles))
+    check_not_among_inputs(work_folder(output), clip)
     style_images = [load_image(image, f"style image {index}") for index, image in enumerate(styles, start=1)]
     shape = frame_shape(clip, _long_side(still))
     _warn_other_sizes(clip, shape)
@@ -223,7 +223,7 @@ class _FramePainter:
                               self.iterations, self.flow, self.seed, self.network, self.style_cache)
 
 
-def _check_output(output: Path, kind: str, inputs: tuple) -> None:
+def check_output(output: Path, kind: str, inputs: tuple) -> None:
     """The output (a video file, or a folder for PNG frames) can be written and is none of the inputs."""
     if kind == "folder":
         exists = path_kind(output, "output folder", OutputError)
@@ -246,7 +246,7 @@ def _resumed_frame(clip: Clip, folder: Path, done: int,
     return last_input.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), last_painted
 
 
-def _check_not_among_inputs(folder: Path, clip: Clip) -> None:
+def check_not_among_inputs(folder: Path, clip: Clip) -> None:
     """The painted frames are never written among a folder's input frames: the folder they go to (the
     output folder, or ``OUTPUT.frames``) may be neither the input folder nor inside it."""
     if clip.folder_frames is None:

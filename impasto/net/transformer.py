@@ -60,8 +60,7 @@ class _Upsample(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """RGB in 0..1, shape (N, 3, H, W), to a painted RGB image of the same shape (not clamped: training sees
-    the raw values, ``paint`` clamps)."""
+    """RGB in 0..1, shape (N, 3, H, W), to a painted RGB image of the same shape, in 0..1."""
 
     def __init__(self, width: int = DEFAULT_MODEL_WIDTH, blocks: int = DEFAULT_MODEL_BLOCKS):
         super().__init__()
@@ -81,10 +80,11 @@ class TransformerNet(nn.Module):
         half = self.down[1](full)
         x = self.residuals(self.down[2](half))
         x = self.up[1](self.up[0](x, half), full)
-        # Centred on mid-grey: a fresh network's output starts in range.
-        return self.out(x) * 0.5 + 0.5
+        # Bounded as Johnson et al.'s (a scaled tanh): the losses see the colours the user will, never values
+        # past white or black that the network could otherwise use to please VGG and that clamping would cut.
+        return torch.tanh(self.out(x)) * 0.5 + 0.5
 
     @torch.inference_mode()
     def paint(self, rgb: torch.Tensor) -> torch.Tensor:
-        """The painted image, clamped to 0..1, without building a graph."""
-        return self(rgb).clamp(0.0, 1.0)
+        """The painted image, without building a graph."""
+        return self(rgb)
