@@ -349,3 +349,61 @@ def test_the_server_log_says_one_line_for_a_forged_path_and_an_oversized_image(t
     assert lines[2].startswith("impasto web: refused: content image 'huge.png' is 10000x10000 = 100,000,000 pixels")
     # Then only Gradio's own line about the Ctrl-C: no traceback, no DecompressionBombWarning.
     assert lines[3:] == ["Keyboard interruption in main thread... closing server."], lines
+
+
+def test_a_trained_model_paints_an_upload_at_once_and_leaves_no_files(tmp_path, vgg19_weights):
+    import torch
+
+    from impasto.apps.painter import NO_MODEL, Painter
+    from impasto.net.features import VGGFeatures
+    from impasto.net.model_file import TrainedModel, save_model
+    from impasto.net.transformer import TransformerNet
+    from tests.conftest import gradient_image
+
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "quick.pt", TrainedModel(TransformerNet(8, 1), {"steps": 0},
+                                                            [torch.zeros(4, 4, 3, dtype=torch.uint8)]))
+    photo = tmp_path / "photo.png"
+    gradient_image(96, 64).save(photo)
+    painter = Painter(tmp_path / "root", VGGFeatures(vgg19_weights), models=[str(model)])
+    painter.root.mkdir()
+    assert list(painter.models) == ["quick"]
+    frames = painter.paint("session", str(photo), None, "impasto", "default", 80, 1.0, "", "none", 1.0, 0,
+                           model="quick")
+    image, status, downloads = next(frames)  # the first thing the page gets is the result
+    assert status.startswith("Painted by the model quick in") and image.size == (80, 53)
+    assert [Path(path).name for path in downloads] == ["impasto.png", "side_by_side.png"]
+    assert all(Path(path).exists() for path in downloads)  # while the page copies them
+    assert list(frames) == []
+    assert not list(painter.root.iterdir()) and not painter.jobs
+    with pytest.raises(OptionError, match="no trained model named"):
+        next(painter.paint("session", str(photo), None, "impasto", "default", 80, 1.0, "", "none", 1.0, 0,
+                           model="other"))
+    # Without a model the page still asks for a painting.
+    with pytest.raises(OptionError, match="style image"):
+        next(painter.paint("session", str(photo), None, "impasto", "default", 80, 1.0, "", "none", 1.0, 0,
+                           model=NO_MODEL))
+
+
+def test_the_page_paints_with_a_trained_model_in_one_step(tmp_path_factory, browser, tmp_path):
+    import torch
+
+    from impasto.net.model_file import TrainedModel, save_model
+    from impasto.net.transformer import TransformerNet
+    from tests.conftest import gradient_image
+
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "quick.pt", TrainedModel(TransformerNet(8, 1), {"steps": 0}, []))
+    photo = tmp_path / "photo.png"
+    gradient_image(96, 64).save(photo)
+    with running_server(tmp_path_factory.mktemp("model-server-tmp"), "--model", str(model)) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("#content input[type=file]").set_input_files(str(photo))
+        page.locator("#model input").click()
+        page.get_by_role("option", name="quick").click()
+        page.locator("#paint").click()
+        page.get_by_text("Painted by the model quick in").wait_for(timeout=60_000)
+        assert preview_source(page)
+        assert page.locator("#downloads a[download='impasto.png']").count() == 1
+        page.close()
