@@ -85,7 +85,11 @@ def main() -> int:
     parser.add_argument("--defaults", type=Path, help="a quality.py output folder with PAIR__default.png")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "instant")
     parser.add_argument("--smoke", action="store_true", help="a tiny model on the bundled sample: checks the run")
+    parser.add_argument("--widths", help="only time untrained networks of these widths, e.g. 8,16,32 (the "
+                                         "choice of the default width)")
     args = parser.parse_args()
+    if args.widths:
+        return widths_table([int(width) for width in args.widths.split(",")], args.out)
     from PIL import Image
 
     from impasto.api import paint_with_model
@@ -139,6 +143,29 @@ def main() -> int:
                                                       indent=1) + "\n")
     (args.out / "instant.md").write_text(markdown(vgg_pass, speeds, rows))
     print((args.out / "instant.md").read_text())
+    return 0
+
+
+def widths_table(widths: list[int], out: Path) -> int:
+    """Seconds per 512x512 image and 512x288 frame for networks of each width (5 residual blocks): what a
+    pass costs does not depend on the weights, so no training is needed to choose the width."""
+    import torch
+
+    from impasto.net.transformer import TransformerNet
+
+    vgg_pass = floor_seconds(512, None, repeats=6)
+    lines = [f"CPU: {cpu_model()}. One VGG pass (forward + backward to relu5_1 at 512x512): {vgg_pass:.3f} s", "",
+             "| width | parameters | 512x512 s | x VGG pass | 512x288 s | 512x288 fps |", "|---|---|---|---|---|---|"]
+    for width in widths:
+        network = TransformerNet(width).eval()
+        square = median_seconds(lambda network=network: network.paint(torch.rand(1, 3, 512, 512)))
+        frame = median_seconds(lambda network=network: network.paint(torch.rand(1, 3, 288, 512)))
+        parameters = sum(parameter.numel() for parameter in network.parameters())
+        lines.append(f"| {width} | {parameters:,} | {square:.3f} | {square / vgg_pass:.3f} | {frame:.3f} | "
+                     f"{1 / frame:.1f} |")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "widths.md").write_text("\n".join(lines) + "\n")
+    print((out / "widths.md").read_text())
     return 0
 
 
