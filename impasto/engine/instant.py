@@ -3,8 +3,9 @@
 ``InstantPainter`` holds one loaded model on its device and paints photos, video frames or web uploads.
 The network is fully convolutional, so any size goes through whole; above ``tile`` px on a side it is
 painted in overlapping tiles (``impasto.engine.tiles``' boxes and blend ramps), each tile with context
-around it so that no tile sees a border that the picture does not have. Instance normalization takes its
-statistics per tile, so tiles are large (``DEFAULT_MODEL_TILE``) and blended across their overlap.
+around it so that no tile sees a border that the picture does not have. Instance normalization would take
+its statistics tile by tile, and each tile would come out in a slightly different tone; instead every
+tile is normalized with the statistics of one pass over the whole image shrunk to ``STATISTICS_SIDE``.
 
 ``preserve_colors`` works on the result, as a still's does on its own: ``luminance`` puts the photo's
 chroma back on the painted luminance, ``histogram`` moves the result's colour mean and covariance to the
@@ -12,9 +13,11 @@ photo's.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ..config.choices import PRESERVE_COLORS
@@ -22,13 +25,16 @@ from ..errors import OptionError
 from ..imaging.images import ImageLike, fit_long_side, image_to_tensor, open_image, tensor_to_image
 from ..imaging.palette import color_statistics, match_colors, with_chroma
 from ..net.model_file import TrainedModel, load_model
+from ..net.transformer import STRIDE
 from .device import pick_device
-from .tiles import blend_into, tile_boxes
+from .tiles import Box, blend_into, tile_boxes
 
 # At 2048 x 2048 px the slim network's activations take about 2 GB; larger images go in tiles of this side.
 DEFAULT_MODEL_TILE = 2048
 # Context painted around each tile and then dropped: the receptive field of the network is about 100 px.
 TILE_CONTEXT = 64
+# A tiled image's instance-normalization statistics come from one pass over it shrunk to this long side.
+STATISTICS_SIDE = 1024
 
 
 class InstantPainter:
@@ -50,14 +56,24 @@ class InstantPainter:
         if max(height, width) <= tile:
             return self.network.paint(rgb.to(self.device)).cpu()
         canvas = torch.zeros_like(rgb)
-        for box in tile_boxes((height, width), tile, tile // 8):
-            top, left = max(0, box.top - TILE_CONTEXT), max(0, box.left - TILE_CONTEXT)
-            bottom = min(height, box.top + box.height + TILE_CONTEXT)
-            right = min(width, box.left + box.width + TILE_CONTEXT)
-            painted = self.network.paint(rgb[..., top:bottom, left:right].to(self.device)).cpu()
-            inner = painted[..., box.top - top:box.top - top + box.height, box.left - left:box.left - left + box.width]
-            blend_into(canvas, inner, box)
+        statistics = _normalization_statistics(self.network, _shrunk(rgb, STATISTICS_SIDE).to(self.device))
+        with _fixed_normalization(self.network, statistics):
+            for box in tile_boxes((height, width), tile, tile // 8):
+                self._paint_tile(rgb, box, canvas)
         return canvas
+
+    def _paint_tile(self, rgb: torch.Tensor, box: Box, canvas: torch.Tensor) -> None:
+        """One tile, painted with context around it, blended into ``canvas``."""
+        height, width = rgb.shape[-2:]
+        # The network is shift-equivariant by multiples of its stride: a tile cut there paints what the
+        # whole image would.
+        top = max(0, box.top - TILE_CONTEXT) // STRIDE * STRIDE
+        left = max(0, box.left - TILE_CONTEXT) // STRIDE * STRIDE
+        bottom = min(height, box.top + box.height + TILE_CONTEXT)
+        right = min(width, box.left + box.width + TILE_CONTEXT)
+        painted = self.network.paint(rgb[..., top:bottom, left:right].to(self.device)).cpu()
+        inner = painted[..., box.top - top:box.top - top + box.height, box.left - left:box.left - left + box.width]
+        blend_into(canvas, inner, box)
 
     def paint(self, photo: ImageLike, size: Optional[int] = None, preserve_colors: Optional[str] = None,
               tile: Optional[int] = None, max_pixels: Optional[int] = None) -> Image.Image:
@@ -83,3 +99,51 @@ class InstantPainter:
         """A batch of frames (N, 3, H, W) painted in one pass (the video path)."""
         return self.network.paint(frames.to(self.device)).cpu()
 
+
+
+def _instance_norms(network: torch.nn.Module) -> list[torch.nn.InstanceNorm2d]:
+    return [module for module in network.modules() if isinstance(module, torch.nn.InstanceNorm2d)]
+
+
+def _shrunk(rgb: torch.Tensor, long_side: int) -> torch.Tensor:
+    height, width = rgb.shape[-2:]
+    if max(height, width) <= long_side:
+        return rgb
+    shape = fit_long_side(width, height, long_side)
+    return F.interpolate(rgb, size=shape, mode="bilinear", antialias=True, align_corners=False)
+
+
+@torch.inference_mode()
+def _normalization_statistics(network: torch.nn.Module, rgb: torch.Tensor) -> dict:
+    """Each instance normalization's per-channel mean and variance on ``rgb``."""
+    statistics = {}
+
+    def record(module, inputs, _output):
+        statistics[module] = (inputs[0].mean((2, 3), keepdim=True), inputs[0].var((2, 3), keepdim=True,
+                                                                                    unbiased=False))
+
+    hooks = [norm.register_forward_hook(record) for norm in _instance_norms(network)]
+    try:
+        network(rgb)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return statistics
+
+
+@contextlib.contextmanager
+def _fixed_normalization(network: torch.nn.Module, statistics: dict):
+    """Within the block, each instance normalization uses the given statistics instead of its input's."""
+    def fixed(norm):
+        mean, variance = statistics[norm]
+        scale = norm.weight.view(1, -1, 1, 1) / (variance + norm.eps).sqrt()
+        return lambda x: (x - mean) * scale + norm.bias.view(1, -1, 1, 1)
+
+    norms = _instance_norms(network)
+    for norm in norms:
+        norm.forward = fixed(norm)
+    try:
+        yield
+    finally:
+        for norm in norms:
+            del norm.forward

@@ -21,6 +21,9 @@ from torch import nn
 
 from ..config.limits import DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH
 
+# The network halves the image twice: it is equivariant to shifts by this many pixels.
+STRIDE = 4
+
 class _Conv(nn.Sequential):
     """Reflection padding and a convolution, then (unless ``last``) instance normalization and a ReLU."""
 
@@ -47,8 +50,9 @@ class _Residual(nn.Module):
 
 
 class _Upsample(nn.Module):
-    """Nearest-neighbour resize to the size the image had before the matching downsampling (2x, or just
-    under for odd sizes), then a 3x3 convolution: no checkerboard (Odena et al. 2016)."""
+    """Nearest-neighbour resize x2, cut to the size the image had before the matching downsampling (one
+    less for an odd size), then a 3x3 convolution: no checkerboard (Odena et al. 2016). Exactly 2x, so
+    that every pixel stays where it was: the network is equivariant to shifts by 4 px, which tiles need."""
 
     def __init__(self, channels_in: int, channels_out: int):
         super().__init__()
@@ -56,7 +60,8 @@ class _Upsample(nn.Module):
 
     def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         # The size is read from a tensor, not computed in Python, so an ONNX export keeps it dynamic.
-        return self.conv(F.interpolate(x, size=like.shape[-2:], mode="nearest"))
+        doubled = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return self.conv(doubled[..., :like.shape[-2], :like.shape[-1]])
 
 
 class TransformerNet(nn.Module):
