@@ -25,7 +25,7 @@ from .files import check_distinct_outputs, check_writable, display_path, path_ki
 from .imaging.images import ImageLike, output_format, save_image
 from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
-from .net.model_file import TrainedModel, export_onnx, load_model, save_model
+from .net.model_file import TrainedModel, check_onnx_export, export_onnx, load_model, save_model
 from .reports.history import PLOT_FORMATS, plot_losses, write_history
 from .reports.sheets import side_by_side as make_side_by_side
 from .reports.timelapse import Timelapse, default_interval, timelapse_format
@@ -273,8 +273,10 @@ def train(
         raise OptionError("at least one painting is needed")
     if Path(output).suffix.lower() != ".pt":
         raise OptionError(f"model file {display_path(output)} must end in .pt")
-    if onnx is not None and Path(onnx).suffix.lower() != ".onnx":
-        raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
+    if onnx is not None:
+        if Path(onnx).suffix.lower() != ".onnx":
+            raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
+        check_onnx_export()
     paths = photo_paths(photos)
     inputs = (*painting_list, *paths, preview)
     for role, path in (("model file", output), ("ONNX file", onnx)):

@@ -19,7 +19,7 @@ from PIL import Image
 from impasto.config.training import training_options
 from impasto.engine.instant import InstantPainter
 from impasto.engine.training import Trainer
-from impasto.errors import ModelError
+from impasto.errors import ImageInputError, ModelError
 from impasto.imaging.images import image_to_tensor
 from impasto.imaging.photos import RandomCrops, load_photos, photo_paths
 from impasto.loss.objective import BatchObjective, NamedTerm, Objective
@@ -346,3 +346,24 @@ def test_a_large_image_is_painted_in_tiles_that_agree_with_the_whole(trained):
     # Tiles cut at multiples of the network's stride, with context, normalised with the whole image's
     # statistics: the same pixels as the whole image painted at once.
     assert (tiled - whole).abs().max() < 1e-4
+
+
+def test_training_photos_come_from_folders_globs_files_and_clips(tmp_path):
+    from impasto.imaging.video_io import write_clip
+
+    nested = tmp_path / "set" / "inner"
+    nested.mkdir(parents=True)
+    gradient_image(80, 60, seed=1).save(tmp_path / "set" / "a.png")
+    gradient_image(300, 200, seed=2).save(nested / "b.jpg")
+    (nested / "notes.txt").write_text("not a photo")
+    write_clip(tmp_path / "clip.mp4", [gradient_image(64, 48, seed=s) for s in range(6)], Fraction(6))
+    paths = photo_paths([tmp_path / "set", str(tmp_path / "*.mp4"), tmp_path / "set" / "a.png"])
+    assert [p.name for p in paths] == ["a.png", "b.jpg", "clip.mp4"]  # each once, the folder searched down
+    photos = load_photos(paths, 120, None)
+    assert len(photos) == 2 + 6  # every frame of a short clip
+    assert photos[1].shape == (3, 80, 120) and photos[1].dtype == torch.uint8  # shrunk to the long side asked
+    with pytest.raises(ImageInputError, match="matches no image or video"):
+        photo_paths([str(tmp_path / "*.webp")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageInputError, match="has no image or video file"):
+        photo_paths([tmp_path / "empty"])

@@ -36,6 +36,8 @@ FORMAT = "impasto.model"
 VERSION = 1
 # The model files impasto reads are a few MB; a larger file is refused before it is read.
 MAX_MODEL_BYTES = 512 * 1024**2
+# The ready-made models, inside the package.
+BUNDLED_FOLDER = "models"
 
 
 @dataclass
@@ -64,13 +66,29 @@ def save_model(path: str | os.PathLike, model: TrainedModel, keep_training_state
     return atomic_write(path, lambda file: torch.save(content, file))
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
-    """Read and check a model file; the network is in eval mode on ``device``."""
+def bundled_models() -> dict[str, Path]:
+    """The ready-made models that ship with impasto (``impasto/models``), by name: ``--model candy``."""
+    folder = Path(__file__).resolve().parent.parent / BUNDLED_FOLDER
+    return {path.stem: path for path in sorted(folder.glob("*.pt"))} if folder.is_dir() else {}
+
+
+def resolve_model(path: str | os.PathLike) -> Path:
+    """A model file's path: the file named, or else the bundled model of that name."""
     path = Path(path)
+    if path_kind(path, "model", ModelError) == "missing" and len(path.parts) == 1 and path.suffix == "":
+        return bundled_models().get(path.name, path)
+    return path
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
+    """Read and check a model file (or a bundled model, by name); the network is in eval mode on ``device``."""
+    path = resolve_model(path)
     kind = path_kind(path, "model", ModelError)
     if kind == "missing":
         hint = " (the VGG architecture is --network)" if path.name in ("vgg16", "vgg19") else ""
-        raise ModelError(f"model file {display_path(path)} does not exist{hint}")
+        names = ", ".join(bundled_models())
+        raise ModelError(f"model file {display_path(path)} does not exist{hint}"
+                         + (f"; the bundled models are {names}" if names else ""))
     if kind == "dir":
         raise ModelError(f"model {display_path(path)} is a folder, not a model file")
     if path.suffix.lower() == ".onnx":
@@ -142,13 +160,18 @@ def _checked(content: Any, path: Path, device: torch.device) -> TrainedModel:
     return TrainedModel(network.to(device).eval(), record, thumbnails, training)
 
 
-def export_onnx(network: TransformerNet, path: str | os.PathLike) -> Path:
-    """The network as ONNX (opset 17, any image size: height and width are dynamic), written atomically.
-    onnxruntime then paints the same pixels as PyTorch, within float rounding (tests/test_instant.py)."""
+def check_onnx_export() -> None:
+    """Exporting needs the onnx package: said before an hour of training, not after it."""
     try:
         import onnx  # noqa: F401  (torch.onnx.export needs it)
     except ImportError:
         raise ModelError("exporting ONNX needs the onnx package: pip install 'impasto[onnx]'") from None
+
+
+def export_onnx(network: TransformerNet, path: str | os.PathLike) -> Path:
+    """The network as ONNX (opset 17, any image size: height and width are dynamic), written atomically.
+    onnxruntime then paints the same pixels as PyTorch, within float rounding (tests/test_instant.py)."""
+    check_onnx_export()
     import io
     import warnings
 
