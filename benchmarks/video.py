@@ -93,7 +93,7 @@ def main() -> int:
     parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME=PATH",
                         help="also paint the clip with a trained model (impasto train) of the same painting")
     args = parser.parse_args()
-    variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+    variants = {name: VARIANTS[name] for name in args.variants.split(",") if name}
     models = dict(item.split("=", 1) for item in args.models)
     args.out.mkdir(parents=True, exist_ok=True)
     shared = SHARED_IMAGES.exists() and not args.smoke
