@@ -1,0 +1,52 @@
+"""The photos the bundled models were trained on: photos that ship inside installed packages (scikit-image's
+and Matplotlib's sample data) and the oak picture of ../shared/images (a panel style, never a panel photo),
+so that every panel photo is one the models never saw.
+
+    pip install scikit-image          # its wheel carries sample photos in skimage/data
+    python benchmarks/training_photos.py --out training_photos
+
+Then, for the bundled candy model (benchmarks/RESULTS.md, "Instant styles", has the time and the scores):
+
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --steps 1600 --seed 0 \\
+        --crop 192 --style-size 384 --preview ../shared/images/chelsea.png
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+from panel import SHARED_IMAGES
+
+SKIMAGE_PHOTOS = ("rocket.jpg", "motorcycle_left.png", "camera.png", "brick.png", "grass.png", "gravel.png",
+                  "coins.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "clock_motion.png")
+MATPLOTLIB_PHOTOS = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
+SHARED_PHOTOS = ("autumn_oak.jpg",)
+
+
+def package_folder(name: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"{name} is not installed (pip install {'scikit-image' if name == 'skimage' else name})")
+    return Path(spec.origin).parent.joinpath(*parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("training_photos"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sources = [package_folder("skimage", "data", name) for name in SKIMAGE_PHOTOS]
+    sources += [package_folder("matplotlib", "mpl-data", "sample_data", name) for name in MATPLOTLIB_PHOTOS]
+    sources += [SHARED_IMAGES / name for name in SHARED_PHOTOS]
+    for source in sources:
+        prefix = "sk_" if "skimage" in source.parts else ""
+        shutil.copyfile(source, args.out / f"{prefix}{source.name}")
+    print(f"{len(sources)} photos in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
