@@ -1,10 +1,11 @@
 """``impasto video --model NAME.pt``: a clip painted at frame rate by a trained model.
 
-Every frame goes through the feed-forward network once; there is no optical flow at inference. What keeps
-the frames from flickering is the model itself (trained with ``stability_weight``: a photo and the same
-photo with a little noise are painted alike, Gupta et al. 2017), measured by ``benchmarks/video.py``. The
-frames stream from the decoder through the network into the encoder; the sound is kept. Ctrl-C ends the
-clip at the last painted frame, which is written as a playable (shorter) clip.
+Every frame goes through the feed-forward network once; there is no optical flow at inference: the same
+photo always gives the same painting, so a still scene stays still, but strokes that move with a panning
+camera are redrawn (``benchmarks/video.py`` measures it against ``impasto video``; ``stability_weight`` at
+training, Gupta et al. 2017, is the lever, not yet shown to help). The frames stream from the decoder
+through the network into the encoder; the sound is kept. Ctrl-C ends the clip at the last painted frame,
+which is written as a playable (shorter) clip.
 """
 from __future__ import annotations
 

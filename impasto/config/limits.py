@@ -19,8 +19,8 @@ DEFAULT_TEMPORAL_WEIGHT = 1000.0
 DEFAULT_FRAME_ITERATIONS = 6
 
 # impasto train's network (impasto.net.transformer): the first layer's channel count and the residual
-# blocks. Johnson et al.'s is 32 and 5; 16 paints a 512 px image in a quarter of the time on a CPU, which
-# the frame-rate targets need (benchmarks/RESULTS.md, "Instant styles").
+# blocks. Johnson et al.'s is 32 and 5; 16 paints a 512 px image in a third of the time on a 2-core CPU (0.23
+# against 0.67 s), which the frame-rate targets need (benchmarks/RESULTS.md, "Instant styles").
 DEFAULT_MODEL_WIDTH = 16
 DEFAULT_MODEL_BLOCKS = 5
 
