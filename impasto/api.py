@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from .config.options import Options, check_int, resolve_options
+from .config.limits import DEFAULT_MAX_INPUT_PIXELS
 from .config.presets import DEFAULT_PRESET
 from .config.training import training_options
 from .engine import Progress, Stylizer
@@ -271,7 +272,7 @@ def train(
     painting_list = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
     if not painting_list:
         raise OptionError("at least one painting is needed")
-    if Path(output).suffix.lower() != ".pt":
+    if output.suffix.lower() != ".pt":
         raise OptionError(f"model file {display_path(output)} must end in .pt")
     if onnx is not None:
         if Path(onnx).suffix.lower() != ".onnx":
@@ -356,11 +357,12 @@ def paint_with_model(
     tile: Optional[int] = None,
     side_by_side: Optional[PathLike] = None,
     device: str = "auto",
-    max_input_pixels: Optional[int] = None,
+    max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS,
 ) -> Image.Image:
     """Paint ``content`` with a trained model (a model file, a loaded ``TrainedModel`` or an
     ``InstantPainter`` shared between calls) in one network pass, its long side ``size`` px (None: the
-    photo's own). Given ``output``, it is written atomically, the PNG recording the model's record."""
+    photo's own). Given ``output``, it is written atomically, the PNG recording the model's record.
+    ``max_input_pixels`` as for a still (None: no limit)."""
     if size is not None:
         check_int("size", size)
     if tile is not None:

@@ -20,7 +20,6 @@ from ..config.checks import check_int
 from ..engine.instant import InstantPainter
 from ..errors import Interrupted, OptionError
 from ..imaging.images import image_to_tensor, tensor_to_image
-from ..imaging.palette import with_chroma
 from ..imaging.video_io import open_clip, output_kind, write_clip
 from .video import FrameProgress, VideoResult, check_not_among_inputs, check_output, frame_shape
 
@@ -55,10 +54,7 @@ def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str
                     return
                 began = time.perf_counter()
                 rgb = image_to_tensor(frame, shape)
-                painted = painter.paint_tensor(rgb)
-                if preserve_colors == "luminance":
-                    painted = with_chroma(painted, rgb)
-                image = tensor_to_image(painted)
+                image = tensor_to_image(painter.paint_tensor(rgb, preserve_colors=preserve_colors))
                 seconds.append(time.perf_counter() - began)
                 if callback is not None:
                     callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, 0))

@@ -3,7 +3,7 @@ PyTorch loads). The losses are a still's: their layers, normalizations and weigh
 (``loss_options``), overridable here, so a trained model and a still paint toward the same objective."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
 from ..errors import OptionError
@@ -70,13 +70,13 @@ class TrainingOptions:
     def loss_options(self) -> Options:
         """The still's options whose losses the painter is trained on."""
         base = resolve_options(self.preset)
-        return resolve_options(
-            self.preset,
+        return replace(
+            base,
             content_weight=base.content_weight if self.content_weight is None else self.content_weight,
             style_weight=base.style_weight * TRAINING_STYLE_FACTOR if self.style_weight is None else self.style_weight,
             tv_weight=base.tv_weight if self.tv_weight is None else self.tv_weight,
             content_layers=TRAINING_CONTENT_LAYERS if self.content_layers is None else self.content_layers,
-            style_blend=self.style_blend, device=self.device)
+            style_blend=self.style_blend, device=self.device).validate()
 
     def to_dict(self) -> dict:
         return asdict(self)

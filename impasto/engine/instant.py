@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..config.choices import PRESERVE_COLORS
+from ..config.limits import DEFAULT_MAX_INPUT_PIXELS
 from ..errors import OptionError
 from ..imaging.images import ImageLike, fit_long_side, image_to_tensor, open_image, tensor_to_image
 from ..imaging.palette import color_statistics, match_colors, with_chroma
@@ -49,8 +50,20 @@ class InstantPainter:
     def record(self) -> dict:
         return self.model.record
 
-    def paint_tensor(self, rgb: torch.Tensor, tile: Optional[int] = None) -> torch.Tensor:
-        """(1, 3, H, W) in 0..1 -> the painted image, same shape, clamped; tiled above ``tile`` px."""
+    def paint_tensor(self, rgb: torch.Tensor, tile: Optional[int] = None,
+                     preserve_colors: Optional[str] = None) -> torch.Tensor:
+        """(1, 3, H, W) in 0..1 -> the painted image, same shape; tiled above ``tile`` px; ``preserve_colors``
+        puts the photo's colours back on it."""
+        if preserve_colors is not None and preserve_colors not in PRESERVE_COLORS:
+            raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, got {preserve_colors!r}")
+        painted = self._paint(rgb, tile)
+        if preserve_colors == "luminance":
+            return with_chroma(painted, rgb)
+        if preserve_colors == "histogram":
+            return match_colors(painted, color_statistics(rgb)).clamp(0.0, 1.0)
+        return painted
+
+    def _paint(self, rgb: torch.Tensor, tile: Optional[int]) -> torch.Tensor:
         tile = tile or DEFAULT_MODEL_TILE
         height, width = rgb.shape[-2:]
         if max(height, width) <= tile:
@@ -76,29 +89,15 @@ class InstantPainter:
         blend_into(canvas, inner, box)
 
     def paint(self, photo: ImageLike, size: Optional[int] = None, preserve_colors: Optional[str] = None,
-              tile: Optional[int] = None, max_pixels: Optional[int] = None) -> Image.Image:
+              tile: Optional[int] = None, max_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS) -> Image.Image:
         """``photo`` painted, its long side ``size`` px (None: its own size). A transparent photo keeps its
-        transparency."""
-        if preserve_colors is not None and preserve_colors not in PRESERVE_COLORS:
-            raise OptionError(f"preserve_colors must be one of {', '.join(PRESERVE_COLORS)}, got {preserve_colors!r}")
-        kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
-        image, alpha = open_image(photo, "content image", **kwargs)
+        transparency. ``max_pixels`` as for a still (None: no limit)."""
+        image, alpha = open_image(photo, "content image", max_pixels)
         shape = fit_long_side(image.width, image.height, size) if size else (image.height, image.width)
-        rgb = image_to_tensor(image, shape)
-        painted = self.paint_tensor(rgb, tile)
-        if preserve_colors == "luminance":
-            painted = with_chroma(painted, rgb)
-        elif preserve_colors == "histogram":
-            painted = match_colors(painted, color_statistics(rgb)).clamp(0.0, 1.0)
-        result = tensor_to_image(painted)
+        result = tensor_to_image(self.paint_tensor(image_to_tensor(image, shape), tile, preserve_colors))
         if alpha is not None:
             result.putalpha(alpha.resize(result.size, Image.Resampling.LANCZOS))
         return result
-
-    def paint_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """A batch of frames (N, 3, H, W) painted in one pass (the video path)."""
-        return self.network.paint(frames.to(self.device)).cpu()
-
 
 
 def _instance_norms(network: torch.nn.Module) -> list[torch.nn.InstanceNorm2d]:

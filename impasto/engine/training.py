@@ -20,7 +20,7 @@ from PIL import Image
 
 from ..config.training import TrainingOptions
 from ..errors import NumericalError, OptionError
-from ..imaging.images import fit_long_side, image_to_tensor
+from ..imaging.images import fit_long_side, image_to_tensor, tensor_to_image
 from ..imaging.photos import RandomCrops
 from ..loss.objective import BatchObjective
 from ..loss.statistics import blend_targets, style_statistic
@@ -105,7 +105,6 @@ class Trainer:
             self.optimizer.load_state_dict(resume.training["optimizer"])
             if isinstance(resume.training.get("rng"), torch.Tensor):
                 self.generator.set_state(resume.training["rng"])
-        self._stop = False
 
     def _style_term(self) -> Optional[StyleLoss]:
         options = self.loss_options
@@ -127,10 +126,6 @@ class Trainer:
         options = self.loss_options
         return TotalVariationLoss(options.tv_weight, options.tv_kind, options.tv_beta) if options.tv_weight else None
 
-    def stop(self) -> None:
-        """End the training after the current step (the web page's or a test's stop)."""
-        self._stop = True
-
     def train_step(self) -> dict[str, float]:
         photos = self.placement.put(self.crops.batch(self.options.batch_size))
         painted = self.painter(photos)
@@ -149,9 +144,9 @@ class Trainer:
         return {name: value.item() for name, value in terms.items()}
 
     def run(self, callback: Optional[Callable[[TrainingProgress], None]] = None) -> TrainedModel:
-        """Train until ``options.steps`` steps are done (counting a resumed model's) or ``stop()``; a
-        KeyboardInterrupt leaves the model as it was after the last whole step (take it with ``model()``)."""
-        while self.step < self.options.steps and not self._stop:
+        """Train until ``options.steps`` steps are done (counting a resumed model's); a KeyboardInterrupt
+        leaves the model as it was after the last whole step (take it with ``model()``)."""
+        while self.step < self.options.steps:
             started = time.perf_counter()
             terms = self.train_step()
             self.step += 1
@@ -163,8 +158,6 @@ class Trainer:
     @torch.no_grad()
     def preview(self, photo: Image.Image, long_side: int) -> Image.Image:
         """``photo`` painted by the network as it is now, at ``long_side`` px."""
-        from ..imaging.images import tensor_to_image
-
         self.painter.eval()
         try:
             rgb = image_to_tensor(photo, fit_long_side(photo.width, photo.height, long_side))
