@@ -29,3 +29,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # is Pillow's bilinear; Pillow < 7's Image.resize default (the 2019 Keras blog) is nearest.
 RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
 FLOW_METHODS = ("dis", "farneback")
+# Bits per channel of an output file (16: PNG and TIFF only, impasto.imaging.writers).
+BIT_DEPTHS = (8, 16)
+# What --protect keeps from being painted over (impasto.imaging.people): nothing, faces, or whole people.
+PROTECT_CHOICES = ("none", "faces", "people")

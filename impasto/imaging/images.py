@@ -1,7 +1,6 @@
 """Image input and output: reading whatever a user has on disk, resizing, tensors, atomic writing."""
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -9,29 +8,40 @@ from typing import Union
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+import pillow_heif
 
 from ..errors import ImageInputError, ImpastoWarning, OptionError, OutputError
 from ..files import atomic_write, display_path, path_kind
 from ..config.choices import RESAMPLE_FILTERS
 from ..config.limits import DEFAULT_MAX_INPUT_PIXELS
+from .profiles import to_srgb
+from .writers import FileSettings, check_bit_depth, write_image
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
 
+# HEIC/HEIF (iPhones' default) through libheif, which pillow-heif's wheel carries; AVIF is Pillow's own.
+pillow_heif.register_heif_opener()
+
 # Pillow picks the format from the extension; these are the ones we promise to write.
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
-                  ".bmp": "BMP"}
+                  ".bmp": "BMP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF"}
 
 
-def _to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
-    """Convert any Pillow mode to RGB; return the alpha channel separately when there is one."""
+def _to_rgb_and_alpha(image: Image.Image, role: str = "image",
+                      name: str = "") -> tuple[Image.Image, Image.Image | None]:
+    """Convert any Pillow mode to RGB in sRGB (through its embedded colour profile, if any); return the
+    alpha channel separately when there is one. The image's ``info`` (EXIF, DPI, profile) goes along."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and float grayscale: scale the real range to 8 bits instead of clipping at 255.
         array = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
         if image.mode == "F" and array.max() <= 1.0:
             top = 1.0
+        info = image.info
         image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        image.info.update(info)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     alpha = None
@@ -39,9 +49,12 @@ def _to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | No
         alpha = image.getchannel("A")
         if alpha.getextrema() == (255, 255):
             alpha = None
-    if image.mode == "CMYK":
-        # Pillow's CMYK->RGB ignores embedded profiles; inverted Adobe CMYK JPEGs are handled by Pillow itself.
-        return image.convert("RGB"), None
+    if image.info.get("icc_profile"):
+        colour = image if image.mode in ("RGB", "CMYK", "L") else image.convert("L" if image.mode in (
+            "LA", "La") else "RGB")
+        return to_srgb(colour, role, name).convert("RGB"), alpha
+    # Without a profile, CMYK goes through Pillow's plain formula (inverted Adobe CMYK JPEGs are handled by
+    # Pillow itself) and the rest is taken to be sRGB already.
     return image.convert("RGB"), alpha
 
 
@@ -64,9 +77,9 @@ def open_image(source: ImageLike, role: str = "image",
             array = array[:, :, 0]
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
             raise ImageInputError(f"{role} array has shape {source.shape}; expected (H, W), (H, W, 3) or (H, W, 4)")
-        return _to_rgb_and_alpha(Image.fromarray(array))
+        return _to_rgb_and_alpha(Image.fromarray(array), role, "array")
     if isinstance(source, Image.Image):
-        return _to_rgb_and_alpha(ImageOps.exif_transpose(source))
+        return _to_rgb_and_alpha(ImageOps.exif_transpose(source), role, "image")
     path = Path(source)
     kind = path_kind(path, role, ImageInputError)
     if kind == "missing":
@@ -83,7 +96,7 @@ def open_image(source: ImageLike, role: str = "image",
                 warnings.warn(f"{role} {path.name} has {frames} frames; using the first", ImpastoWarning)
             opened.seek(0)
             opened.load()
-            return _to_rgb_and_alpha(ImageOps.exif_transpose(opened))
+            return _to_rgb_and_alpha(ImageOps.exif_transpose(opened), role, display_path(path))
     except ImageInputError:
         raise
     except Image.DecompressionBombError:
@@ -94,7 +107,8 @@ def open_image(source: ImageLike, role: str = "image",
         raise ImageInputError(f"{role} file {display_path(path)} cannot be read (permission denied)") from None
     except UnidentifiedImageError:
         raise ImageInputError(f"{role} file {display_path(path)} is not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as error:
+        # RuntimeError: what libheif (pillow-heif) raises for a damaged HEIC.
         raise ImageInputError(f"{role} file {display_path(path)} is damaged or truncated ({error})") from None
 
 
@@ -170,21 +184,18 @@ def output_format(path: str | os.PathLike) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
-def save_image(image: Image.Image, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+def save_image(image: Image.Image, path: str | os.PathLike, metadata: dict | None = None, *,
+               settings: FileSettings = FileSettings(), photo: Image.Image | None = None,
+               pixels: np.ndarray | None = None) -> Path:
     """Write ``image`` atomically (temporary file in the same folder, then rename), format by extension.
 
-    ``metadata`` is stored as a PNG text chunk ``impasto`` (JSON) when the output is PNG.
+    ``metadata`` is stored as a PNG text chunk ``impasto`` (JSON) when the output is PNG. ``settings`` say
+    the bit depth, profile, GPS and DPI; ``photo`` is the content image as read, whose EXIF, DPI and
+    profile go along; ``pixels`` the float RGB of a 16-bit file (``impasto.imaging.writers``).
     """
     path = Path(path)
     fmt = output_format(path)
-    options: dict = {}
-    if fmt == "PNG" and metadata:
-        info = PngImagePlugin.PngInfo()
-        info.add_text("impasto", json.dumps(metadata, default=str))
-        info.add_text("Software", "impasto")
-        options["pnginfo"] = info
-    if fmt == "JPEG":
-        image = image.convert("RGB")
-        options["quality"] = 95
-    atomic_write(path, lambda file: image.save(file, format=fmt, **options))
+    check_bit_depth(settings.bit_depth, fmt, display_path(path))
+    atomic_write(path, lambda file: write_image(file, image, fmt, settings=settings, photo=photo, record=metadata,
+                                                pixels=pixels))
     return path
