@@ -24,6 +24,7 @@ from .engine.training import Trainer, TrainingProgress, painting_digest
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
 from .imaging.images import ImageLike, output_format, save_image
+from .imaging.writers import FileSettings, check_bit_depth
 from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
 from .net.model_file import TrainedModel, check_onnx_export, export_onnx, load_model, save_model
@@ -47,6 +48,7 @@ class RunOutputs:
     save_every: int = 0
     timelapse: Optional[PathLike] = None
     timelapse_every: int = 0
+    file: FileSettings = FileSettings()
 
     def files(self) -> list[tuple[str, Optional[PathLike]]]:
         return [("output", self.output), ("plot", self.plot), ("history", self.history),
@@ -61,6 +63,8 @@ class RunOutputs:
         for path in (self.output, self.side_by_side):
             if path is not None:
                 output_format(path)
+        if self.output is not None:
+            check_bit_depth(self.file.bit_depth, output_format(self.output), display_path(self.output))
         if self.history is not None and Path(self.history).suffix.lower() not in (".csv", ".json"):
             raise OptionError(f"history file {display_path(self.history)} must end in .csv or .json")
         if self.plot is not None and Path(self.plot).suffix.lower() not in PLOT_FORMATS:
@@ -84,7 +88,9 @@ class RunOutputs:
             written = movie.save(final=image)
             saved += [written] if written is not None else []
         if self.output is not None:
-            saved.append(save_image(image, self.output, run_metadata(stylizer, interrupted)))
+            pixels = stylizer.best_pixels() if self.file.bit_depth == 16 else None
+            saved.append(save_image(image, self.output, run_metadata(stylizer, interrupted), settings=self.file,
+                                    photo=stylizer.content_image, pixels=pixels))
         if self.history is not None and stylizer.history:
             saved.append(write_history(stylizer.history, self.history))
         if self.plot is not None and stylizer.history:
@@ -137,7 +143,8 @@ def stylize(
         options.setdefault("init_palette", "content")
     resolved = resolve_options(preset, **options)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    outputs = RunOutputs(output, plot, history, side_by_side, snapshots, save_every, timelapse, timelapse_every)
+    outputs = RunOutputs(output, plot, history, side_by_side, snapshots, save_every, timelapse, timelapse_every,
+                         FileSettings.of(resolved))
     outputs.check((content, *styles, resolved.init, init_image, *(style_masks or ())))
 
     live = _LiveOutputs(outputs, callback)

@@ -11,8 +11,9 @@ from pathlib import Path
 from ..apps.batch import (TRAINED_MODEL, BatchJob, JobResult, check_outputs, jobs_from_file, jobs_from_images,
                           prepare_output_folder, run_batch, run_batch_on_ray, summary, summary_line)
 from ..errors import ImpastoError, OptionError, display_path
-from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_run_options, one_line_warnings,
-                     options_from_args, refuse_still_options)
+from ..config.option_table import OUTPUT_FILE
+from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, add_run_options, one_line_warnings,
+                     options_from_args, refuse_size_with_print, refuse_still_options)
 
 MAX_WORKERS = 4096
 
@@ -32,7 +33,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--jobs", type=Path, help="a .csv or .json list of jobs (columns/keys: content, style, "
                                                   "output, and any option by its Python name)")
     parser.add_argument("-o", "--output-dir", type=Path, required=True, help="folder for the results")
-    parser.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
+    parser.add_argument("--format", default="png", choices=["png", "jpg", "webp", "tif"],
+                        help="output format (--bit-depth 16: png or tif)")
     parser.add_argument("--blend-styles", action="store_true",
                         help="paint each photo once with all the styles blended (default: once per style)")
     parser.add_argument("--workers", type=int,
@@ -44,11 +46,15 @@ def build_parser() -> OneLineParser:
                              "(--workers: actors; default one per CPU)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(parser)
+    add_options(parser, (OUTPUT_FILE,))
     return parser
 
 
 def _check_usage(parser: OneLineParser, args: argparse.Namespace) -> None:
     """What argparse cannot say alone: the combinations of arguments a batch refuses (exits 2)."""
+    refuse_size_with_print(parser, args)
+    if args.bit_depth == 16 and args.format not in ("png", "tif"):
+        parser.error(f"--bit-depth 16 needs --format png or tif ({args.format} holds 8 bits per channel)")
     if args.style_masks:
         parser.error("style masks belong to one photo each: they cannot be given for a whole batch")
     if args.trained_model is not None:

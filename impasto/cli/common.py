@@ -80,6 +80,10 @@ def int_list_in_range(name: str) -> Callable[[str], int | list[int]]:
     return parse
 
 
+def int_choice(name: str) -> Callable[[str], int]:
+    return _argument_type(name, int, "an integer")
+
+
 def finite_number(name: str) -> Callable[[str], float]:
     """An argparse type: a finite number >= 0 (weights, rates, exponents)."""
     return _argument_type(name, float, "a number", (check_number, NOT_A_FINITE_NUMBER))
@@ -113,7 +117,9 @@ def _parsing(spec: OptionSpec) -> dict[str, Any]:
     if spec.kind is Kind.NUMBER_LIST:
         return {"type": number_list}
     if spec.kind is Kind.CHOICE:
-        return {"choices": spec.choices}
+        # Numeric choices (--bit-depth 8|16) are compared as numbers, not as the text typed.
+        numeric = all(isinstance(choice, int) for choice in spec.choices)
+        return {"choices": spec.choices, **({"type": int_choice(spec.name)} if numeric else {})}
     if spec.kind in _ACTIONS:
         return {"action": _ACTIONS[spec.kind]}
     return {}  # Kind.TEXT: taken as it is
@@ -171,6 +177,12 @@ def refuse_still_options(parser: argparse.ArgumentParser, args: argparse.Namespa
     if given:
         parser.error(f"--{given[0].replace('_', '-')} does not apply to a trained model (its style and recipe are "
                      f"trained in); with --model give {', '.join('--' + n.replace('_', '-') for n in allowed)}")
+
+
+def refuse_size_with_print(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--print sets the size (from the print and its DPI): a usage error beside --size."""
+    if getattr(args, "print_size", None) is not None and args.size is not None:
+        parser.error("give --size (pixels) or --print (a print size at --dpi), not both")
 
 
 def one_line_warnings(prog: str = "impasto") -> None:

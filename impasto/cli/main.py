@@ -13,11 +13,11 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..config.option_table import REPORTS, RUN_GROUPS
+from ..config.option_table import OUTPUT_FILE, REPORTS, RUN_GROUPS
 from ..config.presets import PRESETS
 from . import interrupts
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, MODEL_OPTIONS, OneLineParser, add_options, options_from_args,
-                     refuse_still_options)
+                     refuse_size_with_print, refuse_still_options)
 
 if TYPE_CHECKING:
     from ..engine import Progress, Stylizer
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="paint IMAGE in one pass with a model trained by impasto train (no painting needed; "
                              "--size, --preserve-colors, --tile, --device apply)")
     # The painting's options, then the reports (the table lists them in that order).
-    report = add_options(parser, (*RUN_GROUPS, REPORTS))[REPORTS]
+    report = add_options(parser, (*RUN_GROUPS, OUTPUT_FILE, REPORTS))[REPORTS]
     report.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=_version())
     return parser
@@ -167,6 +167,7 @@ def _run(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         if args.demo and args.images:
             parser.error("--demo uses the bundled sample images; give either --demo or IMAGE paths")
+        refuse_size_with_print(parser, args)
         if args.trained_model is not None:
             _check_model_arguments(parser, args)
         elif not args.demo and len(args.images) < 2:

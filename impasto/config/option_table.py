@@ -48,6 +48,7 @@ ARTISTIC_CONTROL = "artistic control"
 NETWORK = "network"
 LOSSES = "losses"
 OPTIMIZATION = "optimization"
+OUTPUT_FILE = "output file"
 REPORTS = "reports"
 VIDEO = "video"
 # The sections of a painting's own options, shared by every command that paints (impasto, batch, video).
@@ -116,6 +117,10 @@ _RUN_OPTIONS = (
     _spec("style_masks", ARTISTIC_CONTROL, Kind.REPEATED_TEXT,
           "once per style image, in order: where that style paints (white: here, grey: a share, black: not "
           "here); the content's aspect ratio", flag="--style-mask", metavar="MASK"),
+    _spec("protect", ARTISTIC_CONTROL, Kind.CHOICE,
+          "faces: paint faces lightly and hold their features to the photo; people: whole people too (faces "
+          "fully, bodies half); none (default): paint everything alike. Needs pip install 'impasto[faces]'",
+          choices=choices.PROTECT_CHOICES),
     _spec("model", NETWORK, Kind.CHOICE, "VGG architecture (--model is a trained model: impasto train)",
           choices=MODELS, flag="--network"),
     _spec("weights", NETWORK, Kind.TEXT, "torchvision .pth or Keras .h5 VGG weights (default: bundled VGG-19)"),
@@ -174,6 +179,22 @@ _RUN_OPTIONS = (
     _spec("device", OPTIMIZATION, Kind.CHOICE, "default auto: a GPU if there is one", choices=choices.DEVICES),
 )
 
+# How the result file is written (``impasto`` and ``impasto batch``; a clip is a video file).
+_FILE_OPTIONS = (
+    _spec("bit_depth", OUTPUT_FILE, Kind.CHOICE, "bits per channel: 8 (default) or 16 (PNG and TIFF only: smooth "
+                                                 "skies in big prints)", choices=choices.BIT_DEPTHS),
+    _spec("keep_profile", OUTPUT_FILE, Kind.SWITCH,
+          "write the result in the photo's own colour profile (Display P3, Adobe RGB...) instead of sRGB"),
+    _spec("keep_gps", OUTPUT_FILE, Kind.SWITCH, "keep the photo's GPS position in the result's EXIF (dropped by "
+                                                "default; the rest of the EXIF is kept)"),
+    _spec("print_size", OUTPUT_FILE, Kind.TEXT,
+          "print size, e.g. 40x30cm, 300x200mm or 16x12in: sets the size from it and --dpi (aspect ratio kept, "
+          "tiled when large); instead of --size", flag="--print", metavar="WxH"),
+    _spec("dpi", OUTPUT_FILE, Kind.BOUNDED_NUMBER,
+          "dots per inch written in the file, and of --print (default 300 with --print, else the photo's; "
+          "{range})"),
+)
+
 # The reports of a single painting (``impasto`` itself; a batch or a clip writes none of them).
 _REPORT_OPTIONS = (
     _spec("plot", REPORTS, Kind.TEXT, "write the loss curves (PNG)"),
@@ -203,7 +224,7 @@ _VIDEO_OPTIONS = (
     _spec("keep_frames", VIDEO, Kind.SWITCH, "keep the painted frames (OUTPUT.frames) after the video is written"),
 )
 
-OPTION_TABLE: tuple[OptionSpec, ...] = _RUN_OPTIONS + _REPORT_OPTIONS + _VIDEO_OPTIONS
+OPTION_TABLE: tuple[OptionSpec, ...] = _RUN_OPTIONS + _FILE_OPTIONS + _REPORT_OPTIONS + _VIDEO_OPTIONS
 
 # Options fields that no command line sets, and why. A new field needs a row above or a line here
 # (tests/test_option_table.py fails otherwise).

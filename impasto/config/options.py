@@ -9,9 +9,10 @@ from ..files import path_kind
 from .layers import MODELS, parse_weighted_layers
 from .checks import check_bounded_number, check_int, check_number
 from .limits import DEFAULT_MAX_INPUT_PIXELS, MAX_SIDE, MIN_SIZE
-from .choices import (CONTENT_REDUCTIONS, DEVICES, INIT_KINDS, INIT_PALETTES, LINE_SEARCHES, LOSS_UNITS, OPTIMIZERS,
-                      POOLINGS, PRESERVE_COLORS, RESAMPLE_FILTERS, STAGE_HANDOFFS, STYLE_NORMALIZATION_CHOICES,
-                      STYLE_SHAPES, STYLE_STATISTICS, TV_KINDS)
+from .prints import parse_print_size
+from .choices import (BIT_DEPTHS, CONTENT_REDUCTIONS, DEVICES, INIT_KINDS, INIT_PALETTES, LINE_SEARCHES, LOSS_UNITS,
+                      OPTIMIZERS, POOLINGS, PRESERVE_COLORS, PROTECT_CHOICES, RESAMPLE_FILTERS, STAGE_HANDOFFS,
+                      STYLE_NORMALIZATION_CHOICES, STYLE_SHAPES, STYLE_STATISTICS, TV_KINDS)
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
 
@@ -73,6 +74,17 @@ class Options:
     # None: only when the output would not fit in memory whole. ``tile_overlap`` None: the tile side / 8.
     tile: Optional[int] = None
     tile_overlap: Optional[int] = None
+    # Faces (or whole people) painted lightly and held to the photo (impasto.imaging.people); "none" paints
+    # everything alike.
+    protect: str = "none"
+    # The output file (impasto.imaging.writers): bits per channel (16: PNG, TIFF), the photo's own colour
+    # profile instead of sRGB, its GPS position, a print size ("40x30cm") that sets ``size`` for each photo,
+    # and the DPI written (with a print size, also the pixels per inch; default 300 there, else the photo's).
+    bit_depth: int = 8
+    keep_profile: bool = False
+    keep_gps: bool = False
+    print_size: Optional[str] = None
+    dpi: Optional[float] = None
     preset: str = DEFAULT_PRESET
     quality: str = "default"
 
@@ -128,6 +140,15 @@ class Options:
         for name in ("max_input_pixels", "tile", "tile_overlap"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name))
+        if self.bit_depth not in BIT_DEPTHS:
+            raise OptionError(f"bit_depth must be one of {', '.join(map(str, BIT_DEPTHS))}, got {self.bit_depth!r}")
+        if self.dpi is not None:
+            check_bounded_number("dpi", self.dpi)
+        if self.print_size is not None:
+            parse_print_size(self.print_size)
+        for name in ("keep_profile", "keep_gps"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.tile_overlap is not None and self.tile is not None and 2 * self.tile_overlap >= self.tile:
             raise OptionError(f"tile_overlap must be less than half the tile ({self.tile} px), got "
                               f"{self.tile_overlap}")
@@ -150,7 +171,8 @@ class Options:
                               ("device", DEVICES), ("pooling", POOLINGS),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
                               ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
-                              ("resample", RESAMPLE_FILTERS), ("style_shape", STYLE_SHAPES)):
+                              ("resample", RESAMPLE_FILTERS), ("style_shape", STYLE_SHAPES),
+                              ("protect", PROTECT_CHOICES)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(self, name)!r}")

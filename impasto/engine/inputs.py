@@ -109,15 +109,19 @@ class RunInputs:
             self._photos[shape] = image_to_tensor(self.content_image, shape)
         return self._photos[shape]
 
-    def output_image(self, rgb: torch.Tensor, shape: tuple[int, int]) -> Image.Image:
-        """An iterate as the user gets it: at ``shape`` (the output's), with the photo's colours or alpha
-        if kept."""
+    def output_rgb(self, rgb: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+        """An iterate's colours as the user gets them, in floating point (a 16-bit file's pixels): at
+        ``shape`` (the output's), with the photo's colours if kept, clamped to 0..1."""
         rgb = rgb.detach().float().cpu()
         if tuple(rgb.shape[-2:]) != shape:
             rgb = F.interpolate(rgb, size=shape, mode="bicubic", align_corners=False)
         if self.preserve_colors == "luminance":
             rgb = with_chroma(rgb.clamp(0, 1), self.photo_at(shape))
-        image = tensor_to_image(rgb)
+        return rgb.clamp(0, 1)
+
+    def output_image(self, rgb: torch.Tensor, shape: tuple[int, int]) -> Image.Image:
+        """An iterate as the user gets it (``output_rgb`` in 8 bits), with the photo's alpha if it had one."""
+        image = tensor_to_image(self.output_rgb(rgb, shape))
         if self.content_alpha is not None:
             # A transparent content image keeps its transparency: its alpha, resized, goes on the result.
             image.putalpha(self.content_alpha.resize(image.size, Image.Resampling.LANCZOS))

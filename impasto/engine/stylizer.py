@@ -12,12 +12,15 @@ and ``extra_terms`` for loss terms of their own (``impasto.apps.video``'s tempor
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Callable, Optional, Sequence
 
+import numpy as np
 import torch
 from PIL import Image
 
 from ..config.options import Options, resolve_options
+from ..config.prints import print_long_side
 from ..errors import OptionError
 from ..imaging.images import ImageLike, image_to_tensor
 from ..loss.objective import Objective
@@ -72,8 +75,12 @@ class Stylizer:
             options = resolve_options(**overrides)
         elif overrides:
             raise OptionError("pass either an Options object or keyword options, not both")
-        self.options = options
         self.inputs = RunInputs(content, styles, options, init_image, style_masks)
+        if options.print_size is not None:
+            # A print size is a size for this photo's aspect ratio (and a batch's options serve many photos).
+            options = replace(options, size=print_long_side(options.print_size, options.dpi,
+                                                            *self.inputs.content_image.size))
+        self.options = options
         self.placement = Placement.named(options.device)
         layers = tuple(name for name, _ in options.content_layers + options.style_layers)
         if network is None:
@@ -163,10 +170,15 @@ class Stylizer:
 
     def best_image(self) -> Image.Image:
         """The best image so far, at the output size (upsampled when the run stopped at a coarse scale)."""
+        return self.inputs.output_image(self._best_rgb(), self.output_shape)
+
+    def best_pixels(self) -> np.ndarray:
+        """``best_image``'s colours in floating point, (H, W, 3) in 0..1: what a 16-bit file is written from."""
+        return self.inputs.output_rgb(self._best_rgb(), self.output_shape)[0].permute(1, 2, 0).numpy()
+
+    def _best_rgb(self) -> torch.Tensor:
         rgb = self.recorder.best_rgb()
-        if rgb is None:
-            rgb = image_to_tensor(self.inputs.painted_content, self.output_shape)
-        return self.inputs.output_image(rgb, self.output_shape)
+        return image_to_tensor(self.inputs.painted_content, self.output_shape) if rgb is None else rgb
 
     def current_image(self) -> Image.Image:
         """The image the optimizer evaluated last (not necessarily the best), at the output size."""

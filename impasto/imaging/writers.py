@@ -23,6 +23,8 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from ..config.choices import BIT_DEPTHS
+from ..config.options import Options
+from ..config.prints import DEFAULT_PRINT_DPI
 from ..errors import OutputError
 from .profiles import convert_float_pixels, embedded_profile, from_srgb, srgb_profile_bytes
 
@@ -49,13 +51,19 @@ class FileSettings:
     keep_gps: bool = False
     dpi: Optional[float] = None
 
+    @classmethod
+    def of(cls, options: Options) -> "FileSettings":
+        """The file settings of a run's options (a print size without a DPI prints at 300)."""
+        dpi = options.dpi if options.dpi is not None else (DEFAULT_PRINT_DPI if options.print_size else None)
+        return cls(options.bit_depth, options.keep_profile, options.keep_gps, dpi)
+
 
 def check_bit_depth(bit_depth: int, fmt: str, name: str) -> None:
     """A one-line error for a bit depth the output format cannot hold."""
     if bit_depth not in BIT_DEPTHS:
         raise OutputError(f"bit depth must be one of {', '.join(map(str, BIT_DEPTHS))}, got {bit_depth!r}")
     if bit_depth == 16 and fmt not in DEEP_FORMATS:
-        raise OutputError(f"{name}: {fmt} holds 8 bits per channel; use .png or .tif for --bit-depth 16")
+        raise OutputError(f"{name} would be {fmt}, which holds 8 bits per channel; use .png or .tif for --bit-depth 16")
 
 
 def output_exif(photo: Optional[Image.Image], size: tuple[int, int], keep_gps: bool) -> Optional[bytes]:
