@@ -24,7 +24,7 @@ from .engine.training import Trainer, TrainingProgress, painting_digest
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
 from .imaging.images import ImageLike, output_format, save_image
-from .imaging.writers import FileSettings, check_bit_depth
+from .imaging.writers import PLAIN_FILE, FileSettings, check_bit_depth
 from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
 from .net.model_file import TrainedModel, check_onnx_export, export_onnx, load_model, save_model
@@ -48,7 +48,7 @@ class RunOutputs:
     save_every: int = 0
     timelapse: Optional[PathLike] = None
     timelapse_every: int = 0
-    file: FileSettings = FileSettings()
+    file: FileSettings = PLAIN_FILE
 
     def files(self) -> list[tuple[str, Optional[PathLike]]]:
         return [("output", self.output), ("plot", self.plot), ("history", self.history),

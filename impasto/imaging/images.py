@@ -17,7 +17,7 @@ from ..files import atomic_write, display_path, path_kind
 from ..config.choices import RESAMPLE_FILTERS
 from ..config.limits import DEFAULT_MAX_INPUT_PIXELS
 from .profiles import to_srgb
-from .writers import FileSettings, check_bit_depth, write_image
+from .writers import PLAIN_FILE, FileSettings, check_bit_depth, write_image
 
 ImageLike = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -185,7 +185,7 @@ def output_format(path: str | os.PathLike) -> str:
 
 
 def save_image(image: Image.Image, path: str | os.PathLike, metadata: dict | None = None, *,
-               settings: FileSettings = FileSettings(), photo: Image.Image | None = None,
+               settings: FileSettings = PLAIN_FILE, photo: Image.Image | None = None,
                pixels: np.ndarray | None = None) -> Path:
     """Write ``image`` atomically (temporary file in the same folder, then rename), format by extension.
 

@@ -58,12 +58,15 @@ class FileSettings:
         return cls(options.bit_depth, options.keep_profile, options.keep_gps, dpi)
 
 
+PLAIN_FILE = FileSettings()  # 8 bits, sRGB, no GPS, the photo's DPI
+
+
 def check_bit_depth(bit_depth: int, fmt: str, name: str) -> None:
     """A one-line error for a bit depth the output format cannot hold."""
     if bit_depth not in BIT_DEPTHS:
         raise OutputError(f"bit depth must be one of {', '.join(map(str, BIT_DEPTHS))}, got {bit_depth!r}")
     if bit_depth == 16 and fmt not in DEEP_FORMATS:
-        raise OutputError(f"{name} would be {fmt}, which holds 8 bits per channel; use .png or .tif for --bit-depth 16")
+        raise OutputError(f"{name} would be {fmt}, which holds 8 bits per channel; use .png or .tif for 16 bits")
 
 
 def output_exif(photo: Optional[Image.Image], size: tuple[int, int], keep_gps: bool) -> Optional[bytes]:
@@ -101,7 +104,7 @@ def _profile_for(photo: Optional[Image.Image], settings: FileSettings) -> bytes:
     return own or srgb_profile_bytes()
 
 
-def write_image(file: IO[bytes], image: Image.Image, fmt: str, *, settings: FileSettings = FileSettings(),
+def write_image(file: IO[bytes], image: Image.Image, fmt: str, *, settings: FileSettings = PLAIN_FILE,
                 photo: Optional[Image.Image] = None, record: Optional[dict] = None,
                 pixels: Optional[np.ndarray] = None) -> None:
     """Write ``image`` (RGB or RGBA, 8-bit, sRGB) to ``file`` in ``fmt`` as ``settings`` say.
