@@ -23,7 +23,7 @@ from .engine.instant import InstantPainter
 from .engine.training import Trainer, TrainingProgress, painting_digest
 from .errors import Interrupted, OptionError, OutputError, ResourceError, saved_to
 from .files import check_distinct_outputs, check_writable, display_path, path_kind, same_file
-from .imaging.images import ImageLike, output_format, save_image
+from .imaging.images import ImageLike, load_image, output_format, save_image
 from .imaging.writers import PLAIN_FILE, FileSettings, check_bit_depth
 from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
@@ -266,7 +266,6 @@ def train(
     ``previews`` folder (default ``OUTPUT.previews``) every ``preview_every`` steps. On KeyboardInterrupt the
     model as it stands is written, then ``Interrupted`` is raised. ``onnx`` also exports the result.
     """
-    from .imaging.images import load_image
     from .imaging.photos import load_photos, photo_paths
 
     output = Path(output)
@@ -365,11 +364,15 @@ def paint_with_model(
     side_by_side: Optional[PathLike] = None,
     device: str = "auto",
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS,
+    keep_profile: bool = False,
+    keep_gps: bool = False,
+    dpi: Optional[float] = None,
 ) -> Image.Image:
     """Paint ``content`` with a trained model (a model file, a loaded ``TrainedModel`` or an
     ``InstantPainter`` shared between calls) in one network pass, its long side ``size`` px (None: the
-    photo's own). Given ``output``, it is written atomically, the PNG recording the model's record.
-    ``max_input_pixels`` as for a still (None: no limit)."""
+    photo's own). Given ``output``, it is written atomically, the PNG recording the model's record, in sRGB
+    (or the photo's own profile: ``keep_profile``) with the photo's EXIF (GPS only with ``keep_gps``) and
+    DPI (or ``dpi``). ``max_input_pixels`` as for a still (None: no limit)."""
     if size is not None:
         check_int("size", size)
     if tile is not None:
@@ -390,10 +393,10 @@ def paint_with_model(
                     "model_record": {key: record.get(key) for key in ("paintings", "steps", "impasto")},
                     "size": size, "preserve_colors": preserve_colors, "seconds": round(seconds, 3),
                     "device": str(painter.device), "torch": torch.__version__}
-        save_image(result, output, metadata)
+        settings = FileSettings(keep_profile=keep_profile, keep_gps=keep_gps, dpi=dpi)
+        photo = load_image(content, max_pixels=max_input_pixels)  # its EXIF, DPI and profile
+        save_image(result, output, metadata, settings=settings, photo=photo)
     if side_by_side is not None:
-        from .imaging.images import load_image
-
         thumbnails = [Image.fromarray(t.numpy(), "RGB") for t in painter.model.thumbnails]
         save_image(make_side_by_side(load_image(content), thumbnails, result), side_by_side)
     return result

@@ -236,3 +236,88 @@ def test_heic_bomb_refused_before_decoding(tmp_path):
     path = save_image(Image.new("RGB", (64, 64)), tmp_path / "big.heic")
     with pytest.raises(ImageInputError, match="decompression bombs"):
         open_image(str(path), max_pixels=1000)
+
+
+# -- print sizes ----------------------------------------------------------------------------------------------
+
+def test_print_sizes_resolve_to_pixels_along_the_photo():
+    from impasto.config.prints import parse_print_size, print_long_side
+
+    assert parse_print_size("40x30cm") == pytest.approx((40 / 2.54, 30 / 2.54))
+    assert parse_print_size("16 x 12 in") == (16.0, 12.0)
+    # 40 cm at 300 DPI is 4724 px along a 3:2 landscape photo (its short side, 31.5 cm, overflows the
+    # 30 cm box: the fit is then 30 cm * 1.5 = 45 cm, so the long side stays at 40 cm).
+    assert print_long_side("40x30cm", 300, 3000, 2000) == round(40 / 2.54 * 300)
+    # A square photo in the same box is limited by the box's short side; a portrait box fits a landscape photo.
+    assert print_long_side("40x30cm", 300, 1000, 1000) == round(30 / 2.54 * 300)
+    assert print_long_side("30x40cm", 300, 3000, 2000) == print_long_side("40x30cm", 300, 3000, 2000)
+    assert print_long_side("6x4in", None, 600, 400) == 1800  # 300 DPI by default
+
+
+@pytest.mark.parametrize("text", ["40x30", "40x30km", "x30cm", "0x30cm", "forty"])
+def test_bad_print_sizes_are_one_line_errors(text):
+    from impasto.config.prints import parse_print_size
+    from impasto.errors import OptionError
+
+    with pytest.raises(OptionError, match="print size") as caught:
+        parse_print_size(text)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_print_too_large_to_paint_is_refused():
+    from impasto.config.prints import print_long_side
+    from impasto.errors import OptionError
+
+    with pytest.raises(OptionError, match="px on its long side"):
+        print_long_side("600x400cm", 2400, 3000, 2000)
+
+
+def test_options_check_the_file_settings():
+    from impasto.config.options import resolve_options
+    from impasto.errors import OptionError
+
+    for bad in ({"bit_depth": 12}, {"dpi": 0}, {"print_size": "big"}, {"protect": "pets"}, {"keep_gps": "yes"}):
+        with pytest.raises(OptionError):
+            resolve_options(**bad)
+    assert resolve_options(bit_depth=16, print_size="10x8in", dpi=150).dpi == 150
+
+
+# -- the command line, end to end --------------------------------------------------------------------------------
+
+def test_cli_paints_a_p3_photo_into_a_16_bit_print_file_with_its_exif(tmp_path, style_path):
+    from impasto.cli.main import main
+    from tests.conftest import gradient_image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "PhoneMaker", "Phone 15"
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.0)})
+    photo = tmp_path / "phone.png"
+    gradient_image(96, 64).save(photo, icc_profile=P3_PROFILE, exif=exif)
+    output = tmp_path / "print.png"
+    # 3x2 inches at 32 DPI: 96 px on the long side, written at 32 DPI.
+    code = main([str(photo), str(style_path), "-o", str(output), "--print", "3x2in", "--dpi", "32",
+                 "--bit-depth", "16", "--scales", "1", "--iterations", "3", "--quiet"])
+    assert code == 0
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(output)).asDirect()
+    assert (width, height, info["bitdepth"]) == (96, 64, 16)
+    assert len(np.unique(np.vstack(list(rows)))) > 256
+    with Image.open(output) as written:
+        assert "srgb" in profile_name(written.info["icc_profile"]).lower()
+        assert round(written.info["dpi"][0]) == 32
+        assert written.getexif()[0x0110] == "Phone 15" and not written.getexif().get_ifd(0x8825)
+        assert "print_size" in written.info["impasto"]  # the run's record, as in an 8-bit PNG
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--bit-depth", "16", "--size", "48"], "JPEG, which holds 8 bits per channel"),
+    (["--print", "big"], "print size must look like 40x30cm"),
+])
+def test_cli_file_option_errors_are_one_line(tmp_path, content_path, style_path, arguments, message):
+    from tests.test_cli import assert_clean_failure, run_cli
+
+    output = tmp_path / "out.jpg"
+    result = run_cli(content_path, style_path, "-o", output, *arguments, "--quiet")
+    assert_clean_failure(result, message)
+    assert not output.exists()

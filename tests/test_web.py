@@ -128,8 +128,9 @@ def test_the_page_paints_previews_stops_and_downloads(server, browser, tmp_path)
     page.get_by_text("Stopped in").wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / "stopped.png"))
 
-    # A run that completes, then its download: a real painting of the photo at the asked size.
+    # A run that completes, then its download: a real painting of the photo at the asked size, in 16 bits.
     page.get_by_label("draft").check()
+    page.locator("#bit-depth").get_by_label("16").check()
     set_slider(page, "size", 128)
     page.locator("#paint").click()
     page.get_by_text("Done in").wait_for(timeout=120_000)
@@ -141,6 +142,10 @@ def test_the_page_paints_previews_stops_and_downloads(server, browser, tmp_path)
     download.value.save_as(saved)
     result = Image.open(saved)
     assert max(result.size) == 128 and "impasto" in result.info  # the CLI's metadata rides along
+    import png
+
+    _, _, rows, info = png.Reader(filename=str(saved)).asDirect()
+    assert info["bitdepth"] == 16 and len(np.unique(np.vstack(list(rows)))) > 256
 
     from impasto.reports.quality import QualityJudge
     from impasto.imaging.samples import sample_painting, sample_photo
@@ -171,7 +176,7 @@ def test_an_upload_over_the_limit_is_refused(server, browser, tmp_path):
 def prepare_sample_run(page, url: str, quality: str, size: int) -> None:
     page.goto(url)
     page.locator("#sample").click()
-    page.locator("#content-view img").wait_for(timeout=90_000)
+    page.locator("#content img").wait_for(timeout=90_000)
     page.get_by_label(quality).check()
     set_slider(page, "size", size)
 
@@ -394,12 +399,15 @@ def test_the_page_paints_with_a_trained_model_in_one_step(tmp_path_factory, brow
 
     torch.manual_seed(0)
     model = save_model(tmp_path / "quick.pt", TrainedModel(TransformerNet(8, 1), {"steps": 0}, []))
-    photo = tmp_path / "photo.png"
+    photo = tmp_path / "photo.heic"  # a phone's photo, which the browser cannot show: the page shows a PNG copy
+    import impasto.imaging.images  # noqa: F401 - registers HEIC with Pillow, for the save below
+
     gradient_image(96, 64).save(photo)
     with running_server(tmp_path_factory.mktemp("model-server-tmp"), "--model", str(model)) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.locator("#content input[type=file]").set_input_files(str(photo))
+        page.locator("#content img[src$='.png']").wait_for(timeout=60_000)
         page.locator("#model input").click()
         page.get_by_role("option", name="quick").click()
         page.locator("#paint").click()

@@ -32,6 +32,8 @@ PREVIEW_SIDE = 384  # long side of the live preview
 POLL_SECONDS = 0.25  # how often the page's preview is refreshed while a job runs
 NO_PRESERVATION = "none"  # the page's choice for keeping the painting's own colours
 NO_MODEL = "none: paint from the painting"  # the page's choice of no trained model
+# What a browser draws itself (Pillow's format names); other uploads are shown through a PNG copy.
+BROWSER_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "AVIF")
 
 
 @dataclass
@@ -117,12 +119,14 @@ def _checked_uploads(content: str | None, styles: Sequence[str] | None,
 
 
 def page_options(preset: str, quality: str, size: int, strength: float, blend: str, preserve_colors: str,
-                 style_scale: float, seed: float | None, style_count: int) -> dict[str, Any]:
+                 style_scale: float, seed: float | None, style_count: int, protect: str = "none",
+                 bit_depth: int = 8) -> dict[str, Any]:
     """The page's controls as ``impasto.stylize`` options (checked: an OptionError says what is wrong)."""
     from ..config.options import resolve_options
 
     options: dict[str, Any] = {
-        "size": int(size), "seed": None if seed in (None, "") else int(seed),
+        "size": int(size), "seed": None if seed in (None, "") else int(seed), "protect": protect,
+        "bit_depth": int(bit_depth),
         "style_blend": parse_blend(blend, style_count),
         "preserve_colors": None if preserve_colors == NO_PRESERVATION else preserve_colors,
         "style_scale": None if float(style_scale) == 1.0 else float(style_scale)}
@@ -168,25 +172,34 @@ class Painter:
         job.stop()
         return "Stopping after this iteration; the best image so far will be kept."
 
-    def thumbnail(self, path: str | None, role: str) -> Image.Image | None:
-        """An uploaded image opened the way a run opens it, so a bad upload is reported at once."""
-        if not path:
-            return None
-        from ..imaging.images import load_image
+    def viewable(self, path: str, role: str) -> str:
+        """A dropped image, opened the way a run opens it so that a bad one is reported at once, as a file a
+        browser shows: the upload itself, or for a format browsers do not show (HEIC, TIFF) a PNG copy
+        beside it, in sRGB with the photo's EXIF and DPI, which the run then paints from."""
+        from ..imaging.images import load_image, save_image
 
-        return preview(load_image(path, role))
+        image = load_image(path, role)
+        with Image.open(path) as opened:
+            shown = opened.format in BROWSER_FORMATS
+        if shown:
+            return path
+        copy = Path(path).with_suffix(".png")
+        save_image(image, copy, photo=image)
+        return str(copy)
 
     def paint(self, session: str, content: str | None, styles: Sequence[str] | None, preset: str,
               quality: str, size: int, strength: float, blend: str, preserve_colors: str, style_scale: float,
-              seed: float | None, masks: Sequence[str] | None = None, model: str = NO_MODEL) -> Iterator[tuple]:
+              seed: float | None, masks: Sequence[str] | None = None, model: str = NO_MODEL, *,
+              protect: str = "none", bit_depth: int = 8) -> Iterator[tuple]:
         """The job generator: yields (preview, status, downloads) until the run ends. With a trained ``model``
-        the photo is painted in one pass: the first thing yielded is the result."""
+        the photo is painted in one pass: the first thing yielded is the result. ``protect`` and
+        ``bit_depth`` are the options of those names (the download is a PNG of 8 or 16 bits per channel)."""
         if model not in (NO_MODEL, None):
             yield from self._paint_with_model(session, content, model, size, preserve_colors)
             return
         styles, masks = _checked_uploads(content, styles, masks)
         options = page_options(preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
-                               len(styles))
+                               len(styles), protect, bit_depth)
         job = self.new_job(session)
         try:
             self._start(job, content, styles, masks, preset, options)

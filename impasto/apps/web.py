@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from ..config.choices import PRESERVE_COLORS
+from ..config.choices import BIT_DEPTHS, PRESERVE_COLORS, PROTECT_CHOICES
+from ..config.options import Options
 from ..config.presets import DEFAULT_PRESET, PRESETS, QUALITY_LEVELS
 from ..errors import ImpastoError, OptionError
 from .painter import NO_MODEL, NO_PRESERVATION, Painter, client_message
@@ -50,15 +51,33 @@ def build_app(painter: Painter):
     return app
 
 
+# What the drop zones take: any image a browser calls one, and the formats phones and cameras write that it
+# does not (the reader opens them all, impasto.imaging.images).
+UPLOAD_TYPES = ["image", ".heic", ".heif", ".avif", ".tif", ".tiff"]
+
+
+def _drop_zone(gr: ModuleType, **settings):
+    """One image drop zone that shows the image once dropped (Gradio's image component), whose value is the
+    uploaded file itself, untouched: Gradio's own preprocessing would decode it with Pillow, turning a bad
+    upload into a stack trace and dropping its colour profile and EXIF; impasto's reader opens it instead."""
+
+    class ImageDrop(gr.Image):
+        is_template = True  # drawn by the browser as Gradio's image component
+
+        def preprocess(self, payload):
+            return None if payload is None else str(payload.path)
+
+    return ImageDrop(type="filepath", sources=["upload", "clipboard"], **settings)
+
+
 def _layout(gr: ModuleType, models: Sequence[str] = ()) -> dict:
     """The page's three columns (uploads, settings, result); returns its components by name."""
     with gr.Row():
         with gr.Column():
-            content = gr.File(label="Content image (the photo)", file_types=["image"], elem_id="content")
-            content_view = gr.Image(label="Photo", interactive=False, height=200, elem_id="content-view")
-            styles = gr.File(label="Style image(s) (the painting)", file_types=["image"],
-                             file_count="multiple", elem_id="styles")
-            styles_view = gr.Gallery(label="Paintings", interactive=False, height=160, columns=4)
+            content = _drop_zone(gr, label="Photo: drop it here (JPEG, PNG, HEIC, AVIF, TIFF, 16-bit too)",
+                                 height=260, elem_id="content")
+            styles = gr.Gallery(label="Painting(s): drop one or more here", type="filepath", interactive=True,
+                                file_types=UPLOAD_TYPES, height=200, columns=4, elem_id="styles")
             sample = gr.Button("Use the sample pair", elem_id="sample")
         with gr.Column():
             model = gr.Dropdown([NO_MODEL, *models], value=NO_MODEL, elem_id="model",
@@ -71,12 +90,15 @@ def _layout(gr: ModuleType, models: Sequence[str] = ()) -> dict:
                                  elem_id="strength")
             preserve = gr.Radio([NO_PRESERVATION, *PRESERVE_COLORS], value=NO_PRESERVATION,
                                 label="Keep the photo's colours", elem_id="preserve")
+            protect = gr.Radio(list(PROTECT_CHOICES), value=Options.protect,
+                               label="Protect: faces (or whole people) painted lightly, kept recognisable",
+                               elem_id="protect")
             style_scale = gr.Slider(0.25, 4.0, value=1.0, step=0.05,
                                     label="Stroke size (style scale: smaller = finer strokes)", elem_id="style-scale")
             blend = gr.Textbox(label="Blend weights for several paintings (e.g. 0.7, 0.3)", elem_id="blend")
-            masks = gr.File(label="Where each painting goes (optional): one mask per painting, in order; "
-                                  "white = here, black = not here", file_types=["image"],
-                            file_count="multiple", elem_id="masks")
+            masks = gr.Gallery(label="Where each painting goes (optional): one mask per painting, in order; "
+                                     "white = here, black = not here", type="filepath", interactive=True,
+                               file_types=UPLOAD_TYPES, height=140, columns=4, elem_id="masks")
             seed = gr.Number(value=0, precision=0, label="Seed", elem_id="seed")
             with gr.Row():
                 run = gr.Button("Paint", variant="primary", elem_id="paint")
@@ -84,16 +106,25 @@ def _layout(gr: ModuleType, models: Sequence[str] = ()) -> dict:
         with gr.Column():
             result = gr.Image(label="Preview", interactive=False, elem_id="preview", format="png")
             status = gr.Markdown("Ready.", elem_id="status")
-            downloads = gr.File(label="Downloads: the full-size PNG (with its settings) and the sheet",
-                                file_count="multiple", interactive=False, elem_id="downloads")
-    return {"content": content, "content_view": content_view, "styles": styles, "styles_view": styles_view,
-            "sample": sample, "preset": preset, "quality": quality, "size": size, "strength": strength,
-            "preserve": preserve, "style_scale": style_scale, "blend": blend, "masks": masks, "seed": seed,
-            "model": model, "run": run, "halt": halt, "result": result, "status": status, "downloads": downloads}
+            bit_depth = gr.Radio(list(BIT_DEPTHS), value=Options.bit_depth, elem_id="bit-depth",
+                                 label="Bits per channel of the PNG (16: smooth skies for big prints)")
+            downloads = gr.File(label="Downloads: the full-size PNG (sRGB, with the photo's EXIF and the run's "
+                                      "settings) and the sheet", file_count="multiple", interactive=False,
+                                elem_id="downloads")
+    return {"content": content, "styles": styles, "sample": sample, "preset": preset, "quality": quality,
+            "size": size, "strength": strength, "preserve": preserve, "protect": protect,
+            "style_scale": style_scale, "blend": blend, "masks": masks, "seed": seed, "model": model, "run": run,
+            "halt": halt, "result": result, "status": status, "bit_depth": bit_depth, "downloads": downloads}
+
+
+def _gallery_paths(value) -> list[str]:
+    """A gallery's value (``(path, caption)`` pairs, or paths) as paths."""
+    return [item[0] if isinstance(item, (tuple, list)) else item for item in (value or [])]
 
 
 def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
-    """The page's events: thumbnails of the uploads, the sample pair, Paint (streamed) and Stop."""
+    """The page's events: a dropped image checked (and shown, if the browser cannot show its format), the
+    sample pair, Paint (streamed) and Stop."""
     from ..imaging.samples import sample_painting, sample_photo
 
     def page_error(error: ImpastoError, uploads: Sequence[str]) -> Exception:
@@ -104,25 +135,28 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
         return gr.Error(text, title="impasto", print_exception=False)
 
     def paint(content, styles, masks, preset, quality, size, strength, blend, preserve_colors, style_scale, seed,
-              model, request: gr.Request):
+              model, protect, bit_depth, request: gr.Request):
+        styles, masks = _gallery_paths(styles), _gallery_paths(masks)
         try:
             yield from painter.paint(request.session_hash, content, styles, preset, quality, size, strength,
-                                     blend, preserve_colors, style_scale, seed, masks, model)
+                                     blend, preserve_colors, style_scale, seed, masks, model, protect=protect,
+                                     bit_depth=int(bit_depth))
         except ImpastoError as error:
-            raise page_error(error, [content or "", *(styles or []), *(masks or [])]) from None
+            raise page_error(error, [content or "", *styles, *masks]) from None
 
     def stop(request: gr.Request) -> str:
         return painter.stop(request.session_hash)
 
-    def content_thumbnail(path):
+    def dropped_photo(path):
         try:
-            return painter.thumbnail(path, "content image")
+            return painter.viewable(path, "content image") if path else None
         except ImpastoError as error:
             raise page_error(error, [path]) from None
 
-    def style_thumbnails(paths):
+    def dropped_images(value, role: str):
+        paths = _gallery_paths(value)
         try:
-            return [painter.thumbnail(path, f"style image {i}") for i, path in enumerate(paths or [], start=1)]
+            return [painter.viewable(path, f"{role} {i}") for i, path in enumerate(paths, start=1)]
         except ImpastoError as error:
             raise page_error(error, paths) from None
 
@@ -133,14 +167,15 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
         sample_painting().save(painting)
         return str(photo), [str(painting)]
 
-    # The thumbnails go through the queue (Gradio shows their errors only from there), so its bound counts
-    # them too: a bound of 1 would refuse one of the two that the sample pair starts at once.
-    ui["content"].change(content_thumbnail, ui["content"], ui["content_view"])
-    ui["styles"].change(style_thumbnails, ui["styles"], ui["styles_view"])
+    # A dropped image is opened at once, so that a bad one is reported before Paint. These events go through
+    # the queue (Gradio shows their errors only from there), so its bound counts them too.
+    ui["content"].upload(dropped_photo, ui["content"], ui["content"])
+    ui["styles"].upload(lambda value: dropped_images(value, "style image"), ui["styles"], ui["styles"])
+    ui["masks"].upload(lambda value: dropped_images(value, "style mask"), ui["masks"], ui["masks"])
     ui["sample"].click(sample_pair, None, [ui["content"], ui["styles"]], queue=False)
     ui["run"].click(paint, [ui[name] for name in ("content", "styles", "masks", "preset", "quality", "size",
                                                   "strength", "blend", "preserve", "style_scale", "seed",
-                                                  "model")],
+                                                  "model", "protect", "bit_depth")],
                     [ui["result"], ui["status"], ui["downloads"]])
     # Stop must reach the running job at once, not wait in the queue behind it.
     ui["halt"].click(stop, None, ui["status"], queue=False)

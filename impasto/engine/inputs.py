@@ -14,6 +14,7 @@ from ..config.choices import INIT_KINDS
 from ..config.options import Options
 from ..errors import OptionError
 from ..imaging.images import ImageLike, image_to_tensor, load_image, open_image, tensor_to_image
+from ..imaging.people import protection_mask
 from ..imaging.palette import color_statistics, luminance_image, match_colors, with_chroma
 from .tiles import Box
 
@@ -46,6 +47,8 @@ class RunInputs:
         self.style_blend = [w / sum(blend) for w in blend]
         self.style_mask_sources = _as_list(style_masks)
         self.style_masks = self._open_masks(self.style_mask_sources, limit)
+        # The faces (or people) --protect found, white where protected; None: nothing to protect.
+        self.protection: Optional[Image.Image] = protection_mask(self.content_image, options.protect)
         self.painted_content, self.painted_styles = self._painted_images()
         self._photos: dict[tuple[int, int], torch.Tensor] = {}
         self.init_image: Optional[Image.Image] = None
@@ -102,6 +105,13 @@ class RunInputs:
         masks = [image_to_tensor(mask.convert("RGB"), shape, crop)[:, :1] for mask in self.style_masks]
         total = sum(masks).clamp_min(1.0)
         return [mask / total for mask in masks]
+
+    def protected_share(self, shape: tuple[int, int], box: Optional[Box] = None) -> Optional[torch.Tensor]:
+        """The protected area at ``shape`` (only its ``box`` when given) as (1, 1, H, W) in 0..1, or None."""
+        if self.protection is None:
+            return None
+        crop = box.rect if box is not None and (box.height, box.width) != tuple(shape) else None
+        return image_to_tensor(self.protection.convert("RGB"), shape, crop)[:, :1]
 
     def photo_at(self, shape: tuple[int, int]) -> torch.Tensor:
         """The content image resized to ``shape`` once, not again for every snapshot and timelapse frame."""

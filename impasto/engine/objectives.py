@@ -24,6 +24,11 @@ from .targets import TargetCache
 from .tiles import Box
 
 MIN_OCTAVE_SIDE = 192
+# --protect: under a protected face the style weighs this share of what it weighs elsewhere, and the content
+# this many times more (benchmarks/portraits.py measured them: the face's structure stays the photo's and the
+# rest is painted as without protection).
+PROTECTED_STYLE_SHARE = 0.15
+PROTECTED_CONTENT_GAIN = 4.0
 
 ExtraTerms = Callable[[Stage, Box], Sequence[NamedTerm]]
 
@@ -69,8 +74,11 @@ class StageObjectives:
     def content_loss(self, shape: tuple[int, int], box: Box) -> ContentLoss:
         names = [name for name, _ in self.options.content_layers]
         features = self.targets.features(self.inputs.painted_content, shape, names, box=box)
+        protected = self.inputs.protected_share(shape, box)
+        weights = None if protected is None else self.network.propagate_mask(
+            self.placement.put(1.0 + PROTECTED_CONTENT_GAIN * protected), names)
         return ContentLoss({name: features[name] for name in names}, self.plan.content_layers,
-                           self.options.content_weight, self.options.content_reduction)
+                           self.options.content_weight, self.options.content_reduction, weights)
 
     @torch.no_grad()
     def style_losses(self, shape: tuple[int, int], box: Box) -> list[StyleLoss]:
@@ -84,12 +92,17 @@ class StageObjectives:
         names = [name for name, _ in self.options.style_layers]
         per_image = [self.targets.style_targets(image, plan.style_sizing.size(image, shape), names, statistic)
                      for image in inputs.painted_styles]
+        # A protected area takes a small share of the style: the statistics are those of the rest.
+        protected = inputs.protected_share(shape, box)
+        kept = None if protected is None else 1.0 - (1.0 - PROTECTED_STYLE_SHARE) * protected
         if inputs.style_masks is None:
             targets = {name: statistic.prepare(blend_targets([t[name] for t in per_image], inputs.style_blend))
                        for name in names}
-            return [StyleLoss(statistic, targets, plan.style_layers, plan.style_weight)]
+            layer_masks = None if kept is None else self.network.propagate_mask(self.placement.put(kept), names)
+            return [StyleLoss(statistic, targets, plan.style_layers, plan.style_weight, layer_masks)]
         losses = []
         for targets, mask, weight in zip(per_image, inputs.region_masks(shape, box), inputs.style_blend):
+            mask = mask if kept is None else mask * kept
             layer_masks = self.network.propagate_mask(self.placement.put(mask), names)
             prepared = {name: statistic.prepare(target) for name, target in targets.items()}
             # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full

@@ -44,7 +44,10 @@ class StartImages:
             return F.interpolate(previous, size=stage.shape, mode="bicubic", align_corners=False)
         rgb = self._fresh(stage.shape)
         if self.options.init_palette == "style":
-            rgb = self._in_paintings_palette(rgb, stage.shape)
+            recoloured = self._in_paintings_palette(rgb, stage.shape)
+            # A protected face starts in its own colours: the light style it gets would not undo the palette.
+            protected = self.inputs.protected_share(stage.shape)
+            rgb = recoloured if protected is None else protected * rgb + (1 - protected) * recoloured
         return self.placement.put(rgb)
 
     def _fresh(self, shape: tuple[int, int]) -> torch.Tensor:

@@ -20,8 +20,13 @@ from torch import nn
 from ..config.layers import INPUT_LAYER
 from .statistics import StyleStatistic, Target
 
-def content_loss(current: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def content_loss(current: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
+                 pixel_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The squared difference reduced as named; ``pixel_weights`` (1, 1, H, W) weights each position (a
+    protected face counts more), the reductions' denominators unchanged."""
     squared = (current - target).square()
+    if pixel_weights is not None:
+        squared = squared * pixel_weights
     if reduction == "relative":
         return squared.sum() / target.square().sum().clamp_min(1e-12)
     return squared.mean() if reduction == "mean" else squared.sum()
@@ -59,15 +64,21 @@ class LossTerm(Protocol):
 
 
 class ContentLoss(nn.Module):
-    """``weight`` times the per-layer-weighted distance of activations to the content image's."""
+    """``weight`` times the per-layer-weighted distance of activations to the content image's.
+
+    ``pixel_weights`` (one map per layer, at its resolution) weight each position's difference.
+    """
 
     def __init__(self, targets: Mapping[str, torch.Tensor], layers: WeightedLayers, weight: float,
-                 reduction: str = "mean"):
+                 reduction: str = "mean", pixel_weights: Mapping[str, torch.Tensor] | None = None):
         super().__init__()
         self.weighted_layers, self.weight, self.reduction = list(layers), weight, reduction
         self.layers = tuple(name for name, _ in self.weighted_layers)
+        self._weighted = tuple(name for name in self.layers if name in (pixel_weights or {}))
         for name in self.layers:
             self.register_buffer(f"target_{name}", targets[name])
+        for name in self._weighted:
+            self.register_buffer(f"weights_{name}", pixel_weights[name])
 
     @property
     def targets(self) -> dict[str, torch.Tensor]:
@@ -75,7 +86,8 @@ class ContentLoss(nn.Module):
 
     def forward(self, features: Features) -> torch.Tensor:
         return self.weight * sum(
-            layer_weight * content_loss(features[name], getattr(self, f"target_{name}"), self.reduction)
+            layer_weight * content_loss(features[name], getattr(self, f"target_{name}"), self.reduction,
+                                        getattr(self, f"weights_{name}") if name in self._weighted else None)
             for name, layer_weight in self.weighted_layers)
 
 
