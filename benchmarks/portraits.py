@@ -148,7 +148,8 @@ def main() -> int:
                 rest_style = rest_style_distance(judge, result, rest)
                 baseline = rest_style if protect == "none" else baseline
                 ratio = f"{rest_style / baseline:.2f}" if baseline else "-"
-                lines.append(f"| {photo_name} | {Path(painting).stem} | {protect} | {confidence:.2f} | {moved:.1%} "
+                shift = f"{moved:.1%}" if confidence else "no face"
+                lines.append(f"| {photo_name} | {Path(painting).stem} | {protect} | {confidence:.2f} | {shift} "
                              f"| {structure:.3f} | {colour:.1f} "
                              f"| {rest_style:.3f} | {ratio} | {seconds:.1f} |")
                 print(lines[-1], flush=True)

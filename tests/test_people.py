@@ -100,3 +100,9 @@ def test_protect_without_mediapipe_is_one_line(monkeypatch):
     with pytest.raises(OptionError, match=r"pip install 'impasto\[faces\]'") as caught:
         protection_mask(gradient_image(32, 32), "faces")
     assert "\n" not in str(caught.value)
+    # The default, auto, protects faces only where the detector is installed: without it, nothing.
+    assert protection_mask(gradient_image(32, 32), "auto") is None
+
+
+def test_auto_protects_faces_where_mediapipe_is_installed(portrait):
+    assert np.array_equal(np.asarray(protection_mask(portrait, "auto")), np.asarray(protection_mask(portrait, "faces")))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from ..config.options import Options
 from ..config.presets import DEFAULT_PRESET
 from ..errors import ImpastoError, Interrupted, OptionError, display_path
 
@@ -119,8 +120,8 @@ def _checked_uploads(content: str | None, styles: Sequence[str] | None,
 
 
 def page_options(preset: str, quality: str, size: int, strength: float, blend: str, preserve_colors: str,
-                 style_scale: float, seed: float | None, style_count: int, protect: str = "none",
-                 bit_depth: int = 8) -> dict[str, Any]:
+                 style_scale: float, seed: float | None, style_count: int, protect: str = Options.protect,
+                 bit_depth: int = Options.bit_depth) -> dict[str, Any]:
     """The page's controls as ``impasto.stylize`` options (checked: an OptionError says what is wrong)."""
     from ..config.options import resolve_options
 
@@ -190,7 +191,7 @@ class Painter:
     def paint(self, session: str, content: str | None, styles: Sequence[str] | None, preset: str,
               quality: str, size: int, strength: float, blend: str, preserve_colors: str, style_scale: float,
               seed: float | None, masks: Sequence[str] | None = None, model: str = NO_MODEL, *,
-              protect: str = "none", bit_depth: int = 8) -> Iterator[tuple]:
+              protect: str = Options.protect, bit_depth: int = Options.bit_depth) -> Iterator[tuple]:
         """The job generator: yields (preview, status, downloads) until the run ends. With a trained ``model``
         the photo is painted in one pass: the first thing yielded is the result. ``protect`` and
         ``bit_depth`` are the options of those names (the download is a PNG of 8 or 16 bits per channel)."""

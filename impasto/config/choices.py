@@ -31,5 +31,6 @@ RESAMPLE_FILTERS = ("lanczos", "bicubic", "bilinear", "nearest")
 FLOW_METHODS = ("dis", "farneback")
 # Bits per channel of an output file (16: PNG and TIFF only, impasto.imaging.writers).
 BIT_DEPTHS = (8, 16)
-# What --protect keeps from being painted over (impasto.imaging.people): nothing, faces, or whole people.
-PROTECT_CHOICES = ("none", "faces", "people")
+# What --protect keeps from being painted over (impasto.imaging.people): faces when MediaPipe is installed
+# (auto, the default), nothing, faces, or whole people.
+PROTECT_CHOICES = ("auto", "none", "faces", "people")

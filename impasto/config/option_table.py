@@ -119,7 +119,8 @@ _RUN_OPTIONS = (
           "here); the content's aspect ratio", flag="--style-mask", metavar="MASK"),
     _spec("protect", ARTISTIC_CONTROL, Kind.CHOICE,
           "faces: paint faces lightly and hold their features to the photo; people: whole people too (faces "
-          "fully, bodies half); none (default): paint everything alike. Needs pip install 'impasto[faces]'",
+          "fully, bodies half); none: paint everything alike; auto (default): faces where pip install "
+          "'impasto[faces]' has been done, else none",
           choices=choices.PROTECT_CHOICES),
     _spec("model", NETWORK, Kind.CHOICE, "VGG architecture (--model is a trained model: impasto train)",
           choices=MODELS, flag="--network"),

@@ -75,8 +75,8 @@ class Options:
     tile: Optional[int] = None
     tile_overlap: Optional[int] = None
     # Faces (or whole people) painted lightly and held to the photo (impasto.imaging.people); "none" paints
-    # everything alike.
-    protect: str = "none"
+    # everything alike; "auto": faces where MediaPipe is installed (impasto[faces]), else none.
+    protect: str = "auto"
     # The output file (impasto.imaging.writers): bits per channel (16: PNG, TIFF), the photo's own colour
     # profile instead of sRGB, its GPS position, a print size ("40x30cm") that sets ``size`` for each photo,
     # and the DPI written (with a print size, also the pixels per inch; default 300 there, else the photo's).

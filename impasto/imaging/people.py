@@ -8,10 +8,13 @@ wide, so that hair and background around it are painted as before. ``people`` ad
 half strength: a body keeps its shape and is still painted.
 
 A photo where nothing is found gets no mask at all, so its painting is exactly what it would be without
-``--protect``.
+``--protect``. ``auto`` (the default) is ``faces`` where MediaPipe is installed and ``none`` where it is not:
+measured on portraits (benchmarks/portraits.py), protection keeps every face a face and paints the rest as
+before, and finding no face costs a few hundredths of a second.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Optional
 
@@ -89,6 +92,8 @@ def person_mask(image: Image.Image) -> np.ndarray:
 def protection_mask(image: Image.Image, protect: str) -> Optional[Image.Image]:
     """The photo's protected area as a greyscale image of its size (white: protected fully), or None when
     ``protect`` is "none" or nothing was found (no face: a person's silhouette alone is not trusted)."""
+    if protect == "auto":
+        protect = "faces" if importlib.util.find_spec("mediapipe") is not None else "none"
     if protect == "none":
         return None
     boxes = face_boxes(image)
