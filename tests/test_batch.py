@@ -233,9 +233,27 @@ def test_a_style_cache_must_be_an_ordered_dict(vgg19_weights):
                  style_cache={})
 
 
+def test_a_batch_of_16_bit_tiffs_at_a_print_size(pictures, tmp_path):
+    import tifffile
+
+    photos, paintings = pictures
+    out = tmp_path / "out"
+    result = batch_cli(str(photos), "--style", str(paintings / "bands.jpg"), "-o", str(out), "-q", "--scales", "1",
+                       "--iterations", "2", "--format", "tif", "--bit-depth", "16", "--print", "2x1.5in", "--dpi",
+                       "32", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("photo0__bands.tif", "photo1__bands.tif"):
+        with tifffile.TiffFile(out / name) as tiff:
+            pixels = tiff.asarray()
+            assert pixels.dtype == np.uint16 and pixels.shape == (48, 64, 3)  # 2 inches at 32 DPI
+            assert tiff.pages[0].tags["XResolution"].value == (32, 1)
+
+
 @pytest.mark.parametrize("argv", [[], ["photos", "-o", "out"], ["photos", "-s", "a.png", "-o", "out", "--jobs", "j.csv"],
                                   ["photos", "-s", "a.png", "-o", "out", "--workers", "0"],
-                                  ["photos", "-s", "a.png", "-o", "out", "--style-mask", "m.png"]])
+                                  ["photos", "-s", "a.png", "-o", "out", "--style-mask", "m.png"],
+                                  ["photos", "-s", "a.png", "-o", "out", "--bit-depth", "16", "--format", "jpg"],
+                                  ["photos", "-s", "a.png", "-o", "out", "--print", "4x3in", "--size", "64"]])
 def test_batch_usage_errors_are_one_line(tmp_path, argv):
     result = batch_cli(*argv, cwd=tmp_path)
     assert result.returncode == 2

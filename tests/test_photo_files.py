@@ -321,3 +321,11 @@ def test_cli_file_option_errors_are_one_line(tmp_path, content_path, style_path,
     result = run_cli(content_path, style_path, "-o", output, *arguments, "--quiet")
     assert_clean_failure(result, message)
     assert not output.exists()
+
+
+def test_masks_are_not_colour_managed(tmp_path):
+    """A mask's greys are weights, not colours: a profile on it changes nothing (a photo's would)."""
+    path = tmp_path / "mask.png"
+    Image.new("RGB", (4, 4), (128, 128, 128)).save(path, icc_profile=matrix_profile(P3_TO_XYZ * 0.5, "dim"))
+    assert open_image(str(path), "style mask", colours=False)[0].getpixel((0, 0)) == (128, 128, 128)
+    assert open_image(str(path), "content image")[0].getpixel((0, 0)) != (128, 128, 128)

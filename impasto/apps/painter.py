@@ -173,13 +173,14 @@ class Painter:
         job.stop()
         return "Stopping after this iteration; the best image so far will be kept."
 
-    def viewable(self, path: str, role: str) -> str:
+    def viewable(self, path: str, role: str, colours: bool = True) -> str:
         """A dropped image, opened the way a run opens it so that a bad one is reported at once, as a file a
         browser shows: the upload itself, or for a format browsers do not show (HEIC, TIFF) a PNG copy
-        beside it, in sRGB with the photo's EXIF and DPI, which the run then paints from."""
+        beside it, in sRGB with the photo's EXIF and DPI, which the run then paints from. ``colours=False``:
+        a mask, whose greys are kept as stored."""
         from ..imaging.images import load_image, save_image
 
-        image = load_image(path, role)
+        image = load_image(path, role, colours=colours)
         with Image.open(path) as opened:
             shown = opened.format in BROWSER_FORMATS
         if shown:

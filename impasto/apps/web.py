@@ -153,10 +153,10 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
         except ImpastoError as error:
             raise page_error(error, [path]) from None
 
-    def dropped_images(value, role: str):
+    def dropped_images(value, role: str, colours: bool = True):
         paths = _gallery_paths(value)
         try:
-            return [painter.viewable(path, f"{role} {i}") for i, path in enumerate(paths, start=1)]
+            return [painter.viewable(path, f"{role} {i}", colours) for i, path in enumerate(paths, start=1)]
         except ImpastoError as error:
             raise page_error(error, paths) from None
 
@@ -171,7 +171,7 @@ def _connect(gr: ModuleType, painter: Painter, ui: dict) -> None:
     # the queue (Gradio shows their errors only from there), so its bound counts them too.
     ui["content"].upload(dropped_photo, ui["content"], ui["content"])
     ui["styles"].upload(lambda value: dropped_images(value, "style image"), ui["styles"], ui["styles"])
-    ui["masks"].upload(lambda value: dropped_images(value, "style mask"), ui["masks"], ui["masks"])
+    ui["masks"].upload(lambda value: dropped_images(value, "style mask", False), ui["masks"], ui["masks"])
     ui["sample"].click(sample_pair, None, [ui["content"], ui["styles"]], queue=False)
     ui["run"].click(paint, [ui[name] for name in ("content", "styles", "masks", "preset", "quality", "size",
                                                   "strength", "blend", "preserve", "style_scale", "seed",

@@ -69,7 +69,7 @@ class RunInputs:
         width, height = self.content_image.size
         opened = []
         for index, mask in enumerate(sources, start=1):
-            image = load_image(mask, f"style mask {index}", limit).convert("L")
+            image = load_image(mask, f"style mask {index}", limit, colours=False).convert("L")
             ratio = (image.width / image.height) / (width / height)
             if not 1 / MASK_RATIO_TOLERANCE <= ratio <= MASK_RATIO_TOLERANCE:
                 raise OptionError(f"style mask {index} is {image.width}x{image.height} but the content image is "

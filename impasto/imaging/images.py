@@ -29,10 +29,11 @@ OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP
                   ".bmp": "BMP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF"}
 
 
-def _to_rgb_and_alpha(image: Image.Image, role: str = "image",
-                      name: str = "") -> tuple[Image.Image, Image.Image | None]:
-    """Convert any Pillow mode to RGB in sRGB (through its embedded colour profile, if any); return the
-    alpha channel separately when there is one. The image's ``info`` (EXIF, DPI, profile) goes along."""
+def _to_rgb_and_alpha(image: Image.Image, role: str = "image", name: str = "",
+                      colours: bool = True) -> tuple[Image.Image, Image.Image | None]:
+    """Convert any Pillow mode to RGB in sRGB (through its embedded colour profile, if any, unless not
+    ``colours``); return the alpha channel separately when there is one. The image's ``info`` (EXIF, DPI,
+    profile) goes along."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and float grayscale: scale the real range to 8 bits instead of clipping at 255.
         array = np.asarray(image, dtype=np.float64)
@@ -49,7 +50,7 @@ def _to_rgb_and_alpha(image: Image.Image, role: str = "image",
         alpha = image.getchannel("A")
         if alpha.getextrema() == (255, 255):
             alpha = None
-    if image.info.get("icc_profile"):
+    if colours and image.info.get("icc_profile"):
         colour = image if image.mode in ("RGB", "CMYK", "L") else image.convert("L" if image.mode in (
             "LA", "La") else "RGB")
         return to_srgb(colour, role, name).convert("RGB"), alpha
@@ -62,9 +63,11 @@ def _to_rgb_and_alpha(image: Image.Image, role: str = "image",
 RESAMPLING = {name: Image.Resampling[name.upper()] for name in RESAMPLE_FILTERS}
 
 
-def open_image(source: ImageLike, role: str = "image",
-               max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS) -> tuple[Image.Image, Image.Image | None]:
-    """Read a path, PIL image or array into (RGB image, alpha or None), EXIF orientation applied.
+def open_image(source: ImageLike, role: str = "image", max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS,
+               colours: bool = True) -> tuple[Image.Image, Image.Image | None]:
+    """Read a path, PIL image or array into (RGB image, alpha or None), EXIF orientation applied, converted
+    to sRGB through its embedded colour profile (``colours=False``: a mask, whose values are not colours,
+    is taken as it is stored).
 
     Files larger than ``max_pixels`` are refused before they are decoded (``None``: no limit).
     """
@@ -77,9 +80,9 @@ def open_image(source: ImageLike, role: str = "image",
             array = array[:, :, 0]
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
             raise ImageInputError(f"{role} array has shape {source.shape}; expected (H, W), (H, W, 3) or (H, W, 4)")
-        return _to_rgb_and_alpha(Image.fromarray(array), role, "array")
+        return _to_rgb_and_alpha(Image.fromarray(array), role, "array", colours)
     if isinstance(source, Image.Image):
-        return _to_rgb_and_alpha(ImageOps.exif_transpose(source), role, "image")
+        return _to_rgb_and_alpha(ImageOps.exif_transpose(source), role, "image", colours)
     path = Path(source)
     kind = path_kind(path, role, ImageInputError)
     if kind == "missing":
@@ -96,7 +99,7 @@ def open_image(source: ImageLike, role: str = "image",
                 warnings.warn(f"{role} {path.name} has {frames} frames; using the first", ImpastoWarning)
             opened.seek(0)
             opened.load()
-            return _to_rgb_and_alpha(ImageOps.exif_transpose(opened), role, display_path(path))
+            return _to_rgb_and_alpha(ImageOps.exif_transpose(opened), role, display_path(path), colours)
     except ImageInputError:
         raise
     except Image.DecompressionBombError:
@@ -135,10 +138,10 @@ def _let_pillow_open(max_pixels: int | None) -> None:
         Image.MAX_IMAGE_PIXELS = max_pixels
 
 
-def load_image(source: ImageLike, role: str = "image",
-               max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS) -> Image.Image:
-    """The RGB image of ``source`` (alpha dropped)."""
-    return open_image(source, role, max_pixels)[0]
+def load_image(source: ImageLike, role: str = "image", max_pixels: int | None = DEFAULT_MAX_INPUT_PIXELS,
+               colours: bool = True) -> Image.Image:
+    """The RGB image of ``source`` (alpha dropped); ``colours`` as for ``open_image``."""
+    return open_image(source, role, max_pixels, colours)[0]
 
 
 def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:

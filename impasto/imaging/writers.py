@@ -181,6 +181,11 @@ def _write_png16(file: IO[bytes], pixels: np.ndarray, profile: bytes, exif: Opti
     png.write_chunks(file, chunks[:1] + extra + chunks[1:])
 
 
+def _tiff_description(record: Optional[dict]) -> Optional[str]:
+    # Not bare JSON: tifffile would take a description starting with "{" for its own array metadata.
+    return f"impasto run: {json.dumps(record, default=str)}" if record else None
+
+
 def _write_tiff16(file: IO[bytes], pixels: np.ndarray, profile: bytes, photo: Optional[Image.Image],
                   dpi: Optional[tuple[float, float]], record: Optional[dict]) -> None:
     import tifffile  # Pillow cannot hold 16-bit colour
@@ -200,7 +205,7 @@ def _write_tiff16(file: IO[bytes], pixels: np.ndarray, profile: bytes, photo: Op
     # Into memory first: tifffile reads a file object's name, which a descriptor opened by number lacks.
     encoded = io.BytesIO()
     tifffile.imwrite(encoded, pixels, photometric="rgb", compression="zlib", iccprofile=profile, software="impasto",
-                     description=json.dumps(record, default=str) if record else None, metadata=None,
+                     description=_tiff_description(record), metadata=None,
                      extrasamples=("unassalpha",) if pixels.shape[2] == 4 else None, extratags=tags, **extra)
     file.write(encoded.getvalue())
 
