@@ -40,8 +40,20 @@ def _mediapipe():
     try:
         from mediapipe.python.solutions import face_detection, selfie_segmentation
     except ImportError:
-        raise OptionError("--protect needs MediaPipe's detectors: pip install 'impasto[faces]'") from None
+        raise OptionError("--protect needs MediaPipe's detectors (mediapipe 0.10.21): pip install "
+                          "'impasto[faces]'") from None
     return face_detection, selfie_segmentation
+
+
+def detectors_installed() -> bool:
+    """Whether MediaPipe's detectors can be loaded here (what ``auto`` protects with)."""
+    if importlib.util.find_spec("mediapipe") is None:
+        return False
+    try:
+        _mediapipe()
+    except OptionError:  # a MediaPipe without the solutions API (0.10.35, for one)
+        return False
+    return True
 
 
 def _detection_copy(image: Image.Image) -> np.ndarray:
@@ -93,7 +105,7 @@ def protection_mask(image: Image.Image, protect: str) -> Optional[Image.Image]:
     """The photo's protected area as a greyscale image of its size (white: protected fully), or None when
     ``protect`` is "none" or nothing was found (no face: a person's silhouette alone is not trusted)."""
     if protect == "auto":
-        protect = "faces" if importlib.util.find_spec("mediapipe") is not None else "none"
+        protect = "faces" if detectors_installed() else "none"
     if protect == "none":
         return None
     boxes = face_boxes(image)
