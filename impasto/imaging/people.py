@@ -14,9 +14,12 @@ before, and finding no face costs a few hundredths of a second.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
-from typing import Optional
+import sys
+import threading
+from typing import Iterator, Optional
 
 import numpy as np
 from PIL import Image
@@ -31,12 +34,12 @@ MIN_FACE_CONFIDENCE = 0.5
 # ``_FULL`` of the ellipse's radius, nothing beyond ``_FADE``.
 _RAISE, _HALF_WIDTH, _HALF_HEIGHT = 0.12, 0.62, 0.72
 _FULL, _FADE = 0.85, 1.3
+_STDERR_LOCK = threading.Lock()
 # The detectors see the photo at most this large (they resize to 192-256 px themselves).
 _DETECTION_SIDE = 1024
 
 
 def _mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: warnings and errors only
     try:
         from mediapipe.python.solutions import face_detection, selfie_segmentation
     except ImportError:
@@ -65,10 +68,29 @@ def _detection_copy(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(copy))
 
 
+@contextlib.contextmanager
+def _native_logs_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side (TensorFlow Lite, absl) prints a few lines to the process's stderr when a detector
+    starts, which no setting turns off before absl's logging is initialised; impasto's stderr is one line per
+    message. So file descriptor 2 points at /dev/null while a detector runs (a tenth of a second; a line
+    another thread writes to stderr in that time is lost with them)."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def face_boxes(image: Image.Image) -> list[tuple[float, float, float, float]]:
     """Each face found as (left, top, width, height) in 0..1 of the image's width and height."""
     face_detection, _ = _mediapipe()
-    with face_detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_FACE_CONFIDENCE) as detector:
+    with _native_logs_silenced(), face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=MIN_FACE_CONFIDENCE) as detector:
         found = detector.process(_detection_copy(image)).detections or []
     boxes = []
     for detection in found:
@@ -95,7 +117,7 @@ def face_mask(boxes: list[tuple[float, float, float, float]], width: int, height
 def person_mask(image: Image.Image) -> np.ndarray:
     """(height, width) float32 in 0..1: how surely each pixel belongs to a person (the selfie segmenter)."""
     _, selfie_segmentation = _mediapipe()
-    with selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
+    with _native_logs_silenced(), selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
         found = segmenter.process(_detection_copy(image)).segmentation_mask
     silhouette = Image.fromarray(np.clip(found * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     return np.asarray(silhouette.resize(image.size, Image.Resampling.BILINEAR), np.float32) / 255.0
