@@ -23,12 +23,12 @@ from impasto.errors import OptionError
 FLAGS_BEFORE = [
     "-h", "--help", "--demo", "-o", "--output", "--model", "--preset", "--quality", "--size", "--scales", "--min-size",
     "--iterations", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels", "--style-octaves",
-    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--network", "--weights",
+    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--protect", "--network", "--weights",
     "--pooling", "--content-layers", "--style-layers", "--content-weight", "--style-weight", "--style-balance",
     "--tv-weight", "--content-loss", "--style-norm", "--style-loss", "--tv-kind", "--tv-beta", "--init",
     "--init-palette", "--seed", "--optimizer", "--line-search", "--lbfgs-restart", "--lbfgs-history", "--lr",
     "--lr-decay", "--lr-decay-every", "--clamp-pixels", "--no-clamp-pixels", "--stage-handoff", "--resample",
-    "--loss-units", "--device", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
+    "--loss-units", "--device", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
     "--snapshots", "--timelapse", "--timelapse-every", "-q", "--quiet", "--version",
 ]
 
