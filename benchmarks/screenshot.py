@@ -47,14 +47,15 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 980})
             page.goto(url)
             page.locator("#sample").click()
-            page.locator("#content-view img").wait_for(timeout=90_000)
+            page.locator("#content img").wait_for(timeout=90_000)
             box = page.locator("#size input[type=number]")
             box.fill(str(args.size))
             box.press("Enter")
             page.locator("#paint").click()
             page.get_by_text("Done in").wait_for(timeout=600_000)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.out))
+            page.evaluate("window.scrollTo(0, 0)")  # the page is taller than the window: its top, drop zones in view
+            page.screenshot(path=str(args.out), full_page=True)
             browser.close()
     finally:
         server.send_signal(signal.SIGINT)

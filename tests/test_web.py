@@ -415,3 +415,15 @@ def test_the_page_paints_with_a_trained_model_in_one_step(tmp_path_factory, brow
         assert preview_source(page)
         assert page.locator("#downloads a[download='impasto.png']").count() == 1
         page.close()
+
+
+def test_the_page_leaves_no_files_in_the_package():
+    """Gradio writes a type stub beside the source of any component class defined; the page defines none."""
+    import gradio as gr
+
+    import impasto.apps.web as web
+
+    with gr.Blocks():
+        controls = web._layout(gr, ["quick"])
+    assert controls["content"].preprocess(None) is None
+    assert not list(Path(web.__file__).parent.glob("*.pyi"))

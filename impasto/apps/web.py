@@ -44,7 +44,7 @@ def build_app(painter: Painter):
     import gradio as gr
 
     with gr.Blocks(title="impasto", delete_cache=(600, 3600)) as app:
-        gr.Markdown("# impasto\nRepaint a photo in the style of a painting. Upload both (or use the sample "
+        gr.Markdown("# impasto\nRepaint a photo in the style of a painting. Drop both (or use the sample "
                     "pair), press **Paint**, watch it form, download the result.")
         controls = _layout(gr, list(painter.models))
         _connect(gr, painter, controls)
@@ -59,15 +59,13 @@ UPLOAD_TYPES = ["image", ".heic", ".heif", ".avif", ".tif", ".tiff"]
 def _drop_zone(gr: ModuleType, **settings):
     """One image drop zone that shows the image once dropped (Gradio's image component), whose value is the
     uploaded file itself, untouched: Gradio's own preprocessing would decode it with Pillow, turning a bad
-    upload into a stack trace and dropping its colour profile and EXIF; impasto's reader opens it instead."""
+    upload into a stack trace and dropping its colour profile and EXIF; impasto's reader opens it instead.
 
-    class ImageDrop(gr.Image):
-        is_template = True  # drawn by the browser as Gradio's image component
-
-        def preprocess(self, payload):
-            return None if payload is None else str(payload.path)
-
-    return ImageDrop(type="filepath", sources=["upload", "clipboard"], **settings)
+    The one method is replaced on the instance, not in a subclass: Gradio writes a type-stub file beside the
+    source of every component class defined (into the installed package)."""
+    zone = gr.Image(type="filepath", sources=["upload", "clipboard"], **settings)
+    zone.preprocess = lambda payload: None if payload is None else str(payload.path)
+    return zone
 
 
 def _layout(gr: ModuleType, models: Sequence[str] = ()) -> dict:
