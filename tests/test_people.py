@@ -107,3 +107,15 @@ def test_protect_without_mediapipe_is_one_line(monkeypatch):
 
 def test_auto_protects_faces_where_mediapipe_is_installed(portrait):
     assert np.array_equal(np.asarray(protection_mask(portrait, "auto")), np.asarray(protection_mask(portrait, "faces")))
+
+
+def test_protect_asked_by_name_without_mediapipe_fails_before_painting(monkeypatch):
+    from impasto.config.options import resolve_options
+    from impasto.engine.inputs import RunInputs
+
+    for name in ("mediapipe", "mediapipe.python", "mediapipe.python.solutions"):
+        monkeypatch.setitem(sys.modules, name, None)
+    photo, painting = gradient_image(64, 48), stripes_image(32, 32)
+    with pytest.raises(OptionError, match="impasto\\[faces\\]"):
+        RunInputs(photo, painting, resolve_options(protect="faces"))
+    assert RunInputs(photo, painting, resolve_options()).protection is None  # auto: nothing, no error

@@ -4,6 +4,7 @@ back to the user (the output size, the photo's colours or transparency put back)
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Optional, Sequence
 
 import torch
@@ -14,7 +15,7 @@ from ..config.choices import INIT_KINDS
 from ..config.options import Options
 from ..errors import OptionError
 from ..imaging.images import ImageLike, image_to_tensor, load_image, open_image, tensor_to_image
-from ..imaging.people import protection_mask
+from ..imaging.people import protection_mask, require_detectors
 from ..imaging.palette import color_statistics, luminance_image, match_colors, with_chroma
 from .tiles import Box
 
@@ -47,8 +48,9 @@ class RunInputs:
         self.style_blend = [w / sum(blend) for w in blend]
         self.style_mask_sources = _as_list(style_masks)
         self.style_masks = self._open_masks(self.style_mask_sources, limit)
-        # The faces (or people) --protect found, white where protected; None: nothing to protect.
-        self.protection: Optional[Image.Image] = protection_mask(self.content_image, options.protect)
+        self.protect = options.protect
+        if self.protect in ("faces", "people"):
+            require_detectors()  # asked for by name: say now, not when painting starts, if they are missing
         self.painted_content, self.painted_styles = self._painted_images()
         self._photos: dict[tuple[int, int], torch.Tensor] = {}
         self.init_image: Optional[Image.Image] = None
@@ -105,6 +107,13 @@ class RunInputs:
         masks = [image_to_tensor(mask.convert("RGB"), shape, crop)[:, :1] for mask in self.style_masks]
         total = sum(masks).clamp_min(1.0)
         return [mask / total for mask in masks]
+
+    @cached_property
+    def protection(self) -> Optional[Image.Image]:
+        """The faces (or people) ``protect`` finds, white where protected; None: nothing to protect. Found
+        when painting first needs it, so that a run which fails before (a size, the weights) never loads the
+        detectors."""
+        return protection_mask(self.content_image, self.protect)
 
     def protected_share(self, shape: tuple[int, int], box: Optional[Box] = None) -> Optional[torch.Tensor]:
         """The protected area at ``shape`` (only its ``box`` when given) as (1, 1, H, W) in 0..1, or None."""

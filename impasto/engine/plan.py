@@ -13,7 +13,7 @@ import functools
 import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from PIL import Image
@@ -114,7 +114,7 @@ def plan_run(options: Options, inputs: RunInputs, network: VGGFeatures, placemen
     tiling = plan_tiling([stage.shape for stage in stages], placement.device, options.tile, options.tile_overlap,
                          placement.dtype)
     if tiling.tile:
-        sizing = StyleSizing(sizing.output_long_side, sizing.base_long_side, sizing.squash, tiled=True)
+        sizing = replace(sizing, tiled=True)
     _warn_upscale(inputs, output_shape)
     if style_cache is not None and not isinstance(style_cache, OrderedDict):
         raise OptionError("style_cache must be a collections.OrderedDict (kept least recently used first)")

@@ -48,6 +48,11 @@ def _mediapipe():
     return face_detection, selfie_segmentation
 
 
+def require_detectors() -> None:
+    """An ``OptionError`` (one line, how to install them) unless MediaPipe's detectors load here."""
+    _mediapipe()
+
+
 def detectors_installed() -> bool:
     """Whether MediaPipe's detectors can be loaded here (what ``auto`` protects with)."""
     if importlib.util.find_spec("mediapipe") is None:
