@@ -203,6 +203,7 @@ def test_exif_kept_orientation_applied_gps_dropped_unless_asked(tmp_path, keep_g
         assert 0x0112 not in exif  # no second turn in the viewer
         assert exif.get_ifd(0x8769)[0x9003] == "2026:11:30 12:00:00"
         assert exif.get_ifd(0x8769)[0xA002] == 20  # the output's width
+        assert exif.get_ifd(0x8769)[0xA001] == 1  # ColorSpace: sRGB, as the embedded profile
         assert bool(exif.get_ifd(0x8825)) is keep_gps
         assert round(written.info["dpi"][0]) == 240
 

@@ -32,7 +32,8 @@ from .profiles import convert_float_pixels, embedded_profile, from_srgb, srgb_pr
 DEEP_FORMATS = ("PNG", "TIFF")
 # EXIF tags (Pillow's ExifTags numbers) the writer touches.
 _ORIENTATION, _SOFTWARE, _EXIF_IFD, _GPS_IFD = 0x0112, 0x0131, 0x8769, 0x8825
-_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+_PIXEL_X, _PIXEL_Y, _COLOUR_SPACE = 0xA002, 0xA003, 0xA001
+_SRGB_SPACE, _UNCALIBRATED_SPACE = 1, 0xFFFF  # EXIF's ColorSpace values
 # EXIF's first directory holds these in TIFF's own tags: what a 16-bit TIFF keeps of a photo's EXIF.
 _TIFF_TEXT_TAGS = {271: "Make", 272: "Model", 306: "DateTime", 315: "Artist", 33432: "Copyright"}
 # Formats whose Pillow writer takes exif= and icc_profile= (BMP takes neither).
@@ -69,9 +70,11 @@ def check_bit_depth(bit_depth: int, fmt: str, name: str) -> None:
         raise OutputError(f"{name} would be {fmt}, which holds 8 bits per channel; use .png or .tif for 16 bits")
 
 
-def output_exif(photo: Optional[Image.Image], size: tuple[int, int], keep_gps: bool) -> Optional[bytes]:
+def output_exif(photo: Optional[Image.Image], size: tuple[int, int], keep_gps: bool,
+                srgb: bool = True) -> Optional[bytes]:
     """The photo's EXIF for an output of ``size`` (width, height): orientation gone, GPS gone unless
-    ``keep_gps``, the software and pixel dimensions the output's. None when the photo had none."""
+    ``keep_gps``, the software and pixel dimensions the output's, and the colour space sRGB (``srgb``) or
+    "uncalibrated" (the embedded profile says which). None when the photo had none."""
     if photo is None or not photo.info.get("exif"):
         return None
     exif = Image.Exif()
@@ -86,6 +89,7 @@ def output_exif(photo: Optional[Image.Image], size: tuple[int, int], keep_gps: b
     exif[_SOFTWARE] = "impasto"
     if details:
         details[_PIXEL_X], details[_PIXEL_Y] = size
+        details[_COLOUR_SPACE] = _SRGB_SPACE if srgb else _UNCALIBRATED_SPACE
     return exif.tobytes()
 
 
@@ -114,7 +118,7 @@ def write_image(file: IO[bytes], image: Image.Image, fmt: str, *, settings: File
     which a 16-bit file is written from (without it the 8-bit image is widened).
     """
     profile = _profile_for(photo, settings)
-    exif = output_exif(photo, image.size, settings.keep_gps)
+    exif = output_exif(photo, image.size, settings.keep_gps, srgb=profile == srgb_profile_bytes())
     dpi = _dpi(photo, settings)
     if settings.bit_depth == 16:
         deep = _deep_pixels(image, pixels, profile)
