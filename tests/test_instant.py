@@ -18,7 +18,7 @@ from PIL import Image
 
 from impasto.config.training import training_options
 from impasto.engine.instant import InstantPainter
-from impasto.engine.training import Trainer
+from impasto.engine.training import MOTION_SHIFT, MOTION_ZOOM, Trainer, camera_motion, moved
 from impasto.errors import ImageInputError, ModelError
 from impasto.imaging.images import image_to_tensor
 from impasto.imaging.photos import RandomCrops, load_photos, photo_paths
@@ -146,6 +146,54 @@ def test_training_lowers_the_loss_and_paints_a_new_photo_toward_the_painting(tra
     assert judge.style_distance(painted, 64) < 0.9 * judge.style_distance(photo, 64)
     difference = np.abs(np.asarray(painted, dtype=float) - np.asarray(photo, dtype=float)).mean()
     assert difference > 10  # levels of 255: the photo really changed
+
+
+def test_a_camera_motion_moves_the_picture_as_a_camera_would():
+    image = torch.rand(2, 3, 40, 64)
+    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 2)
+    assert torch.allclose(moved(image, identity), image, atol=1e-5)
+    shift = identity.clone()
+    shift[:, 0, 2] = 3 * 2.0 / 64  # 3 px to the right in affine_grid's units: the view moves right
+    assert torch.allclose(moved(image, shift)[..., :-3], image[..., 3:], atol=1e-5)
+    motions = camera_motion(torch.Size((500, 3, 40, 64)), torch.Generator().manual_seed(0))
+    scale = motions[:, :, :2].det().abs().sqrt()  # the turn's aspect factors cancel in the determinant
+    assert ((1 - MOTION_ZOOM - 1e-6 <= scale) & (scale <= 1 + MOTION_ZOOM + 1e-6)).all()
+    pixels = motions[:, :, 2] * torch.tensor([64 / 2.0, 40 / 2.0])
+    assert pixels.abs().max() <= MOTION_SHIFT + 1e-4 and pixels.abs().max() > 0.9 * MOTION_SHIFT
+    assert scale.std() > 0.01 and pixels.std() > 1.0  # they really vary
+
+
+def _instability(trainer, crops):
+    """The trainer's stability term on ``crops``, with the same draw of motion or noise every time."""
+    state = trainer.generator.get_state()
+    trainer.generator.manual_seed(123)
+    with torch.no_grad():
+        value = float(trainer._instability(crops, trainer.painter(crops)))
+    trainer.generator.set_state(state)
+    return value
+
+
+@pytest.mark.parametrize("stability", ["motion", "noise"])
+def test_the_stability_term_holds_the_painting_steady_under_small_changes(stability, trained, vgg19_weights):
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"])
+    photos = load_photos(photo_paths([trained["folder"] / "p0.png", trained["folder"] / "p1.png"]), 120, None)
+    start = load_model(trained["path"])
+    options = training_options(**{**TINY, "steps": start.steps + 12, "stability_weight": 1e4,
+                                  "stability": stability, "style_weight": 0.0, "content_weight": 0.0})
+    trainer = Trainer([trained["painting"]], photos, options, network=network, resume=start)
+    crops = trainer.crops.batch(2)
+    if stability == "motion":
+        # A painter that moves with the camera (here: one that paints nothing) is perfectly stable.
+        painter, trainer.painter = trainer.painter, torch.nn.Identity()
+        assert _instability(trainer, crops) < 1e-10
+        trainer.painter = painter
+    before = _instability(trainer, crops)
+    terms = []
+    trainer.run(lambda progress: terms.append(progress.terms["stability"]))
+    assert before > 0 and terms[0] > 0
+    # Trained on its own, the term makes the painting of a slightly changed photo agree with the painting (the
+    # tiny network barely reacts to noise to begin with: 3e-5, against 1e-3 for motion).
+    assert _instability(trainer, crops) < (0.5 if stability == "motion" else 0.85) * before
 
 
 def test_the_model_records_what_made_it(trained):
@@ -329,6 +377,7 @@ def test_train_refuses_bad_input_in_one_line(tmp_path, photos_dir, style_path):
         (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--steps", "0"], 2, "--steps"),
         (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--resume"], 1, "nothing to resume"),
         (["--photos", str(tmp_path / "*.nothing"), "-o", str(tmp_path / "m.pt")], 1, "matches no image"),
+        (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--stability", "wobble"], 2, "--stability"),
     ]
     for arguments, code, expected in cases:
         result = command("train", str(style_path), *arguments)

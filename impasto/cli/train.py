@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
-from ..config.choices import DEVICES
+from ..config.choices import DEVICES, STABILITY_KINDS
 from ..config.presets import PRESETS
 from ..config.training import TrainingOptions
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, finite_number, int_in_range, number_list,
@@ -34,8 +34,8 @@ _HELP = {
     "content_weight": "content weight (default: the preset's)",
     "style_weight": "style weight (default: the preset's)",
     "tv_weight": "total-variation weight (default: the preset's)",
-    "stability_weight": "hold the painting of a photo and of the same photo with a little noise together, "
-                        "against flicker in video (Gupta et al. 2017)",
+    "stability_weight": "hold the painting of a photo and of the same photo slightly changed (--stability) "
+                        "together, against flicker in video",
     "checkpoint_every": "write the model file every N steps (0: only at the end)",
     "preview_every": "paint the preview photo every N steps (0: never)",
     "seed": "random seed (crops, initial weights)",
@@ -70,6 +70,9 @@ def build_parser() -> OneLineParser:
                        help="weights of several paintings, e.g. 0.7,0.3")
     group.add_argument("--preset", choices=tuple(PRESETS), help=f"the still whose losses are trained on (default "
                                                                  f"{_DEFAULTS['preset']})")
+    group.add_argument("--stability", choices=STABILITY_KINDS,
+                       help=f"what --stability-weight holds steady: motion (a camera moving a few px and zooming "
+                            f"slightly) or noise (Gupta et al. 2017) (default {_DEFAULTS['stability']})")
     group.add_argument("--device", choices=DEVICES, help="auto (default), cpu, cuda or mps")
     return parser
 
@@ -104,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import ImpastoError, Interrupted
 
     one_line_warnings("impasto train")
-    options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "preset", "device")
+    options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "preset", "stability", "device")
                if getattr(args, name) is not None}
     bar = StepBar(args.quiet)
     reached = {"step": 0}

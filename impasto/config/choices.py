@@ -34,3 +34,7 @@ BIT_DEPTHS = (8, 16)
 # What --protect keeps from being painted over (impasto.imaging.people): faces when MediaPipe is installed
 # (auto, the default), nothing, faces, or whole people.
 PROTECT_CHOICES = ("auto", "none", "faces", "people")
+# What a trained painter's stability term holds steady (impasto.engine.training): its painting of a photo
+# moved a few pixels and zoomed slightly against its painting moved alike (a panning or zooming camera), or of
+# the photo with a little noise (Gupta et al. 2017).
+STABILITY_KINDS = ("motion", "noise")

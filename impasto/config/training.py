@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..errors import OptionError
 from .checks import check_int, check_number
-from .choices import DEVICES
+from .choices import DEVICES, STABILITY_KINDS
 from .limits import DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH
 from .options import Options, resolve_options
 from .presets import DEFAULT_PRESET, PRESETS
@@ -39,9 +39,10 @@ class TrainingOptions:
     style_weight: Optional[float] = None
     tv_weight: Optional[float] = None
     content_layers: Optional[list] = None  # None: TRAINING_CONTENT_LAYERS
-    # Gupta et al. 2017: the painting of a photo and of the same photo with a little noise are held together,
-    # which keeps video frames from flickering without optical flow at inference.
+    # Against flicker in video without optical flow at inference: the painting of a photo is held to the
+    # painting of the same photo moved slightly ("motion") or with a little noise ("noise", Gupta et al. 2017).
     stability_weight: float = 0.0
+    stability: str = STABILITY_KINDS[0]
     style_blend: Optional[list] = None
     checkpoint_every: int = 100
     preview_every: int = 100
@@ -63,6 +64,8 @@ class TrainingOptions:
             check_int("seed", self.seed)
         if self.device not in DEVICES:
             raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.stability not in STABILITY_KINDS:
+            raise OptionError(f"stability must be one of {', '.join(STABILITY_KINDS)}, got {self.stability!r}")
         if self.preset not in PRESETS:
             raise OptionError(f"unknown preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
         return self

@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+import math
+
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ..config.training import TrainingOptions
@@ -34,6 +37,13 @@ from .device import Placement
 THUMBNAIL_SIDE = 128
 # Gupta et al.'s stability term: the noise added to the photo, in 0..1 units (about 10 levels of 255).
 STABILITY_NOISE = 0.04
+# The motion stability term's camera moves, between two frames of a clip: a shift of up to this many pixels
+# each way, a zoom by up to this share, a turn by up to this many degrees.
+MOTION_SHIFT = 6.0
+MOTION_ZOOM = 0.03
+MOTION_TURN = 1.0
+# Pixels at each border left out of the motion term: there the moved photo shows what the crop did not hold.
+MOTION_MARGIN = 12
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,28 @@ def painting_digest(image: Image.Image) -> str:
 def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> torch.Tensor:
     height, width = fit_long_side(image.width, image.height, min(side, max(image.size)))
     return (image_to_tensor(image, (height, width))[0].permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+
+
+def camera_motion(shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+    """A random small camera move per image of a (N, C, H, W) batch, as (N, 2, 3) affine matrices in
+    ``F.affine_grid``'s units: a shift of up to MOTION_SHIFT px, a zoom of up to MOTION_ZOOM, a turn of up
+    to MOTION_TURN degrees, as between two frames of a clip."""
+    count, height, width = shape[0], shape[-2], shape[-1]
+    draws = torch.rand((count, 4), generator=generator) * 2.0 - 1.0
+    scale = 1.0 + MOTION_ZOOM * draws[:, 0]
+    angle = math.radians(MOTION_TURN) * draws[:, 1]
+    cos, sin = angle.cos() * scale, angle.sin() * scale
+    # affine_grid's coordinates run -1..1 across the image: one pixel is 2 / side.
+    shift_x, shift_y = draws[:, 2] * MOTION_SHIFT * 2.0 / width, draws[:, 3] * MOTION_SHIFT * 2.0 / height
+    aspect = height / width  # a turn in pixels, not in the unequal units of a non-square grid
+    return torch.stack([torch.stack([cos, -sin * aspect, shift_x], 1),
+                        torch.stack([sin / aspect, cos, shift_y], 1)], 1)
+
+
+def moved(images: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+    """``images`` seen by the camera moved by ``motion`` (``camera_motion``), resampled bilinearly."""
+    grid = F.affine_grid(motion, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
 class Trainer:
@@ -131,9 +163,7 @@ class Trainer:
         painted = self.painter(photos)
         terms = self.objective(painted, photos)
         if self.options.stability_weight:
-            noise = torch.randn(photos.shape, generator=self.generator).to(photos.device, photos.dtype)
-            shaken = self.painter((photos + STABILITY_NOISE * noise).clamp(0.0, 1.0))
-            terms["stability"] = self.options.stability_weight * (shaken - painted).square().mean()
+            terms["stability"] = self.options.stability_weight * self._instability(photos, painted)
         total = sum(terms.values())
         if not torch.isfinite(total):
             raise NumericalError(f"the training loss stopped being a finite number at step {self.step + 1}; "
@@ -142,6 +172,17 @@ class Trainer:
         total.backward()
         self.optimizer.step()
         return {name: value.item() for name, value in terms.items()}
+
+    def _instability(self, photos: torch.Tensor, painted: torch.Tensor) -> torch.Tensor:
+        """How much the painting changes when the photo changes a little: moved (the painting of the moved
+        photo against the painting moved alike, inside the borders) or noisy (Gupta et al.)."""
+        if self.options.stability == "noise":
+            noise = torch.randn(photos.shape, generator=self.generator).to(photos.device, photos.dtype)
+            shaken = self.painter((photos + STABILITY_NOISE * noise).clamp(0.0, 1.0))
+            return (shaken - painted).square().mean()
+        motion = camera_motion(photos.shape, self.generator).to(photos.device, photos.dtype)
+        difference = self.painter(moved(photos, motion)) - moved(painted, motion)
+        return difference[..., MOTION_MARGIN:-MOTION_MARGIN, MOTION_MARGIN:-MOTION_MARGIN].square().mean()
 
     def run(self, callback: Optional[Callable[[TrainingProgress], None]] = None) -> TrainedModel:
         """Train until ``options.steps`` steps are done (counting a resumed model's); a KeyboardInterrupt
