@@ -27,7 +27,7 @@ from .imaging.images import ImageLike, load_image, output_format, save_image
 from .imaging.writers import PLAIN_FILE, FileSettings, check_bit_depth
 from .imaging.photos import SCALE_RANGE as PHOTO_SCALE_RANGE
 from .net.features import VGGFeatures
-from .net.model_file import TrainedModel, check_onnx_export, export_onnx, load_model, save_model
+from .net.model_file import TrainedModel, check_onnx_export, export_onnx, load_model, resolve_model, save_model
 from .reports.history import PLOT_FORMATS, plot_losses, write_history
 from .reports.sheets import side_by_side as make_side_by_side
 from .reports.timelapse import Timelapse, default_interval, timelapse_format
@@ -247,6 +247,7 @@ def train(
     output: PathLike,
     *,
     resume: bool = False,
+    start_from: Optional[PathLike] = None,
     preview: Optional[ImageLike] = None,
     previews: Optional[PathLike] = None,
     onnx: Optional[PathLike] = None,
@@ -262,19 +263,30 @@ def train(
     ``options`` are ``impasto.config.training.TrainingOptions`` fields (``steps``, ``batch_size``, ``crop``,
     ``style_weight``, ``stability_weight``, ``model_width``...). The model file is written every
     ``checkpoint_every`` steps and at the end; ``resume`` continues the model in ``output`` (its paintings
-    must be these). ``preview`` (default: one photo of the set, held out of training) is painted into the
+    must be these). ``start_from`` (a model file, or a bundled model's name) begins from that model's network
+    and steps with a fresh optimizer: to fine-tune it (say, for video with ``stability_weight``) or to reach
+    another painting sooner. ``preview`` (default: one photo of the set, held out of training) is painted into the
     ``previews`` folder (default ``OUTPUT.previews``) every ``preview_every`` steps. On KeyboardInterrupt the
     model as it stands is written, then ``Interrupted`` is raised. ``onnx`` also exports the result.
     """
     from .imaging.photos import load_photos, photo_paths
 
     output = Path(output)
+    if resume and start_from is not None:
+        raise OptionError("resume continues the model in the output file; start_from begins from another: "
+                          "give one of them")
     previous = _resumable(output) if resume else None
+    if start_from is not None:
+        started = load_model(start_from)
+        previous = TrainedModel(started.network, started.record, started.thumbnails)  # the optimizer starts afresh
     if previous is not None:
-        # A resumed model keeps the settings it was trained with, but those given now (more steps...).
+        # A continued model keeps the settings it was trained with, but those given now (more steps...).
         recorded = previous.record.get("training_options")
         options = {**(recorded if isinstance(recorded, dict) else {}), **options}
     settings = training_options(**options)
+    if previous is not None and settings.steps <= previous.steps:
+        raise OptionError(f"the model has {previous.steps} steps already: ask for more (steps counts them all, e.g. "
+                          f"{previous.steps + 500})")
     painting_list = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
     if not painting_list:
         raise OptionError("at least one painting is needed")
@@ -285,13 +297,13 @@ def train(
             raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
         check_onnx_export()
     paths = photo_paths(photos)
-    inputs = (*painting_list, *paths, preview)
+    inputs = (*painting_list, *paths, preview, *([resolve_model(start_from)] if start_from is not None else []))
     for role, path in (("model file", output), ("ONNX file", onnx)):
         if path is not None:
             check_writable(path, inputs, role)
     check_distinct_outputs([("model file", output), ("ONNX file", onnx)])
     images = [load_image(p, f"painting {i + 1}", settings.max_input_pixels) for i, p in enumerate(painting_list)]
-    if previous is not None:
+    if resume:
         _check_same_paintings(previous, images, output)
     held_out = None
     if preview is None and len(paths) > 1 and settings.preview_every:
@@ -301,7 +313,9 @@ def train(
     preview_folder = Path(previews) if previews is not None else output.with_name(output.stem + ".previews")
     photo_tensors = load_photos(paths, math.ceil(settings.crop * PHOTO_SCALE_RANGE[1]), settings.max_input_pixels)
     record = {"impasto": _version(), "paintings": [{"name": _source_name(p)} for p in painting_list],
-              "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None}
+              "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None,
+              **({"started_from": {"model": _source_name(start_from), "steps": previous.steps,
+                                   "record": previous.record}} if start_from is not None else {})}
     trainer = Trainer(images, photo_tensors, settings, network=network, resume=previous, record=record)
     if on_start is not None:
         on_start(trainer)

@@ -386,6 +386,41 @@ def test_train_refuses_bad_input_in_one_line(tmp_path, photos_dir, style_path):
     assert not (tmp_path / "m.pt").exists()
 
 
+def test_training_can_start_from_a_trained_model(tmp_path, trained, vgg19_weights):
+    from impasto.api import train
+
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"])
+    start = load_model(trained["path"])
+    other = tmp_path / "other.png"  # another painting: a model can be the start of a new style too
+    gradient_image(64, 64, seed=5).save(other)
+    photos = [trained["folder"] / "p0.png", trained["folder"] / "p1.png"]
+    output = tmp_path / "tuned.pt"
+    model = train(other, photos, output, start_from=trained["path"], steps=start.steps + 3, stability_weight=100.0,
+                  checkpoint_every=0, preview_every=0, network=network)
+    assert model.steps == start.steps + 3 and load_model(output).steps == start.steps + 3
+    # The recorded settings of the model it began from are kept (its tiny network), those given now win.
+    assert model.network.width == 8 and model.record["training_options"]["stability_weight"] == 100.0
+    assert model.record["started_from"]["steps"] == start.steps
+    assert model.record["started_from"]["model"] == trained["path"].name
+    changed = [not torch.equal(a, b) for a, b in zip(model.network.parameters(), start.network.parameters())]
+    assert any(changed)
+
+    cases = [
+        (["--start-from", str(trained["path"]), "--resume"], "give one of them"),
+        (["--start-from", str(trained["path"]), "--steps", str(start.steps)], "steps already"),
+        (["--start-from", str(tmp_path / "none.pt")], "does not exist"),
+    ]
+    for arguments, expected in cases:
+        result = command("train", str(other), "--photos", *map(str, photos), "-o", str(tmp_path / "m.pt"),
+                         *arguments)
+        assert result.returncode == 1 and expected in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+    same = command("train", str(other), "--photos", *map(str, photos), "-o", str(trained["path"]),
+                   "--start-from", str(trained["path"]), "--steps", str(start.steps + 1))
+    assert same.returncode == 1 and "input" in same.stderr, same.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
 def test_a_large_image_is_painted_in_tiles_that_agree_with_the_whole(trained):
     painter = InstantPainter(trained["model"], "cpu")
     rgb = image_to_tensor(gradient_image(300, 200, seed=5))

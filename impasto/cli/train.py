@@ -52,6 +52,10 @@ def build_parser() -> OneLineParser:
                         help="training photos: folders, glob patterns, image files or video clips")
     parser.add_argument("-o", "--output", required=True, metavar="NAME.pt", help="the model file")
     parser.add_argument("--resume", action="store_true", help="continue training the model in --output")
+    parser.add_argument("--start-from", metavar="MODEL",
+                        help="begin from a trained model's network (a .pt file or a bundled name such as candy) "
+                             "with a fresh optimizer: fine-tune it (e.g. --stability-weight for video) or reach "
+                             "another painting sooner; --steps counts its steps too")
     parser.add_argument("--onnx", metavar="NAME.onnx", help="also export the trained model as ONNX")
     parser.add_argument("--preview", metavar="PHOTO",
                         help="the photo painted every --preview-every steps (default: one photo of the set, "
@@ -117,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bar(progress)
 
     try:
-        model = train(args.paintings, args.photos, args.output, resume=args.resume, preview=args.preview,
+        model = train(args.paintings, args.photos, args.output, resume=args.resume, start_from=args.start_from,
+                      preview=args.preview,
                       previews=args.previews, onnx=args.onnx, keep_training_state=not args.no_training_state,
                       callback=each, **options)
     except Interrupted as interrupted:
