@@ -316,6 +316,8 @@ def train(
               "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None,
               **({"started_from": {"model": _source_name(start_from), "steps": previous.steps,
                                    "record": previous.record}} if start_from is not None else {})}
+    if resume and "started_from" in previous.record:
+        record["started_from"] = previous.record["started_from"]  # a resumed fine-tuning keeps where it began
     trainer = Trainer(images, photo_tensors, settings, network=network, resume=previous, record=record)
     if on_start is not None:
         on_start(trainer)

@@ -404,6 +404,8 @@ def test_training_can_start_from_a_trained_model(tmp_path, trained, vgg19_weight
     assert model.record["started_from"]["model"] == trained["path"].name
     changed = [not torch.equal(a, b) for a, b in zip(model.network.parameters(), start.network.parameters())]
     assert any(changed)
+    resumed = train(other, photos, output, resume=True, steps=start.steps + 4, checkpoint_every=0, network=network)
+    assert resumed.steps == start.steps + 4 and resumed.record["started_from"]["steps"] == start.steps
 
     cases = [
         (["--start-from", str(trained["path"]), "--resume"], "give one of them"),

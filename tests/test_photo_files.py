@@ -6,12 +6,11 @@ colour matrices, not by LittleCMS, so the reader is checked against an independe
 """
 from __future__ import annotations
 
-import io
 import struct
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from impasto.errors import ImageInputError, OutputError
 from impasto.imaging.images import open_image, save_image
