@@ -5,10 +5,16 @@ so that every panel photo is one the models never saw.
     pip install scikit-image          # its wheel carries sample photos in skimage/data
     python benchmarks/training_photos.py --out training_photos
 
-Then, for the bundled candy model (benchmarks/RESULTS.md, "Instant styles", has the time and the scores):
+Then, for the bundled candy model (benchmarks/RESULTS.md, "Instant styles" and "Steady video", has the times
+and the scores): 1600 steps, then 600 with the motion-stability term, begun from the first with a fresh
+optimizer (--preview-every 0 keeps every photo in training, as the first run's --preview did):
 
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --steps 1600 --seed 0 \\
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-1600.pt --steps 1600 --seed 0 \\
         --crop 192 --style-size 384 --preview ../shared/images/chelsea.png
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --start-from candy-1600.pt \\
+        --steps 1900 --stability-weight 1000 --preview-every 0
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --resume --steps 2200 \\
+        --preview-every 0
 """
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """``impasto video --model NAME.pt``: a clip painted at frame rate by a trained model.
 
 Every frame goes through the feed-forward network once; there is no optical flow at inference: the same
-photo always gives the same painting, so a still scene stays still, but strokes that move with a panning
-camera are redrawn (``benchmarks/video.py`` measures it against ``impasto video``; ``stability_weight`` at
-training, Gupta et al. 2017, is the lever, not yet shown to help). The frames stream from the decoder
+photo always gives the same painting, so a still scene stays still. What keeps strokes from being redrawn as
+the camera moves is the training: a model trained with the motion-stability term (``impasto train
+--stability-weight``, ``impasto.engine.training.camera_motion``) paints a photo moved a few pixels as its
+painting moved alike; the bundled candy model has it (``benchmarks/video.py`` measures the flicker against
+``impasto video``; benchmarks/RESULTS.md, "Steady video"). The frames stream from the decoder
 through the network into the encoder; the sound is kept. Ctrl-C ends the clip at the last painted frame,
 which is written as a playable (shorter) clip.
 """

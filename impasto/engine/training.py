@@ -7,6 +7,14 @@ layers, one ``StyleLoss`` holding the paintings' blended statistics, ``TotalVari
 stability term when asked, and takes an Adam step. The caller gets a ``TrainingProgress`` after each step
 and may take ``trainer.model()`` at any time (a checkpoint, or the model after Ctrl-C): the network as it
 is, the record of what made it, and the optimizer's state for ``resume``.
+
+The stability term is what lets a model paint video at frame rate without optical flow. A network is
+equivariant only to shifts by multiples of its 4 px stride; between two frames of a panning or zooming
+camera the picture moves by fractions of that, and an unconstrained network redraws its strokes. The
+``motion`` term (the default kind) paints each crop and the crop seen by a slightly moved camera
+(``camera_motion``: a shift, zoom and turn like those between frames) and asks the second painting to be
+the first one moved alike; ``noise`` is Gupta et al.'s (2017) photo with a little noise, which did not
+lower the flicker of a panning clip (benchmarks/RESULTS.md, "Steady video").
 """
 from __future__ import annotations
 
