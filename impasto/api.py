@@ -284,9 +284,6 @@ def train(
         recorded = previous.record.get("training_options")
         options = {**(recorded if isinstance(recorded, dict) else {}), **options}
     settings = training_options(**options)
-    if previous is not None and settings.steps <= previous.steps:
-        raise OptionError(f"the model has {previous.steps} steps already: ask for more (steps counts them all, e.g. "
-                          f"{previous.steps + 500})")
     painting_list = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
     if not painting_list:
         raise OptionError("at least one painting is needed")
@@ -305,6 +302,9 @@ def train(
     images = [load_image(p, f"painting {i + 1}", settings.max_input_pixels) for i, p in enumerate(painting_list)]
     if resume:
         _check_same_paintings(previous, images, output)
+    if previous is not None and settings.steps <= previous.steps:
+        raise OptionError(f"the model has {previous.steps} steps already: ask for more (steps counts them all, e.g. "
+                          f"{previous.steps + 500})")
     held_out = None
     if preview is None and len(paths) > 1 and settings.preview_every:
         held_out, paths = paths[-1], paths[:-1]  # the last photo is kept out of training to show progress
