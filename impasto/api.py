@@ -276,8 +276,9 @@ def train(
         raise OptionError("resume continues the model in the output file; start_from begins from another: "
                           "give one of them")
     previous = _resumable(output) if resume else None
-    if start_from is not None:
-        started = load_model(start_from)
+    start_path = resolve_model(start_from) if start_from is not None else None
+    if start_path is not None:
+        started = load_model(start_path)
         previous = TrainedModel(started.network, started.record, started.thumbnails)  # the optimizer starts afresh
     if previous is not None:
         # A continued model keeps the settings it was trained with, but those given now (more steps...).
@@ -294,7 +295,7 @@ def train(
             raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
         check_onnx_export()
     paths = photo_paths(photos)
-    inputs = (*painting_list, *paths, preview, *([resolve_model(start_from)] if start_from is not None else []))
+    inputs = (*painting_list, *paths, preview, start_path)
     for role, path in (("model file", output), ("ONNX file", onnx)):
         if path is not None:
             check_writable(path, inputs, role)
@@ -312,12 +313,12 @@ def train(
                                settings.max_input_pixels) if (preview is not None or held_out is not None) else None
     preview_folder = Path(previews) if previews is not None else output.with_name(output.stem + ".previews")
     photo_tensors = load_photos(paths, math.ceil(settings.crop * PHOTO_SCALE_RANGE[1]), settings.max_input_pixels)
+    # Where a fine-tuning began: the model it started from, or (resumed) what the resumed model recorded.
+    started_from = ({"model": _source_name(start_from), "steps": previous.steps, "record": previous.record}
+                    if start_from is not None else previous.record.get("started_from") if resume else None)
     record = {"impasto": _version(), "paintings": [{"name": _source_name(p)} for p in painting_list],
               "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None,
-              **({"started_from": {"model": _source_name(start_from), "steps": previous.steps,
-                                   "record": previous.record}} if start_from is not None else {})}
-    if resume and "started_from" in previous.record:
-        record["started_from"] = previous.record["started_from"]  # a resumed fine-tuning keeps where it began
+              **({"started_from": started_from} if started_from is not None else {})}
     trainer = Trainer(images, photo_tensors, settings, network=network, resume=previous, record=record)
     if on_start is not None:
         on_start(trainer)

@@ -62,10 +62,9 @@ class TrainingOptions:
             raise OptionError("lr must be above 0")
         if self.seed is not None:
             check_int("seed", self.seed)
-        if self.device not in DEVICES:
-            raise OptionError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if self.stability not in STABILITY_KINDS:
-            raise OptionError(f"stability must be one of {', '.join(STABILITY_KINDS)}, got {self.stability!r}")
+        for name, allowed in (("device", DEVICES), ("stability", STABILITY_KINDS)):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.preset not in PRESETS:
             raise OptionError(f"unknown preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
         return self

@@ -19,11 +19,10 @@ lower the flicker of a panning clip (benchmarks/RESULTS.md, "Steady video").
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
-
-import math
 
 import torch
 import torch.nn.functional as F
