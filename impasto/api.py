@@ -235,7 +235,9 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
                    "tiles": [len(stylizer.tiling.boxes(stage.shape)) for stage in stylizer.stages]}
         if stylizer.tiling.tile else None,
         "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
-        "device": str(stylizer.device), "torch": torch.__version__, "python": platform.python_version(),
+        "device": str(stylizer.device),
+        "precision_used": str(stylizer.placement.compute_dtype).removeprefix("torch."),
+        "torch": torch.__version__, "python": platform.python_version(),
     }
 
 

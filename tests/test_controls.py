@@ -54,7 +54,8 @@ def test_histogram_keeps_the_photos_palette(vgg19_weights):
         stats = color_statistics(image_to_tensor(image))
         return ((stats.mean - photo.mean).norm() + (stats.covariance - photo.covariance).norm()).item()
 
-    assert distance(kept) < 0.08 and distance(plain) > 3 * distance(kept)
+    # 0.07 with float32 convolutions, 0.081 with bfloat16 ones (precision auto on a CPU with AMX).
+    assert distance(kept) < 0.1 and distance(plain) > 3 * distance(kept)
 
 
 def test_style_scale_is_a_style_size_relative_to_the_output(vgg19_weights):

@@ -3,6 +3,7 @@ input), ONNX export, and the command-line paths (train, apply, batch, video, int
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import signal
@@ -477,3 +478,18 @@ def test_the_bundled_candy_model_loads_by_name_and_paints(tmp_path):
                       - np.asarray(Image.open(photo), float)).mean() > 10
     missing = command(str(photo), "--model", "nosuchstyle", "-o", str(tmp_path / "x.png"))
     assert missing.returncode == 1 and "the bundled models are candy" in missing.stderr
+
+
+def test_a_painter_trains_with_bfloat16_loss_network_and_records_it(trained, vgg19_weights):
+    # --precision bfloat16 (auto on a CPU with AMX) runs VGG-19 in bfloat16; the painter itself stays float32.
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"])
+    photos = load_photos(photo_paths([trained["folder"] / "p0.png", trained["folder"] / "p1.png"]), 120, None)
+    options = training_options(**{**TINY, "steps": 12, "precision": "bfloat16"})
+    trainer = Trainer([trained["painting"]], photos, options, network=network)
+    assert trainer.placement.compute_dtype == torch.bfloat16
+    totals = []
+    trainer.run(lambda progress: totals.append(sum(progress.terms.values())))
+    assert all(math.isfinite(total) for total in totals) and min(totals[-3:]) < totals[0]
+    assert all(parameter.dtype == torch.float32 for parameter in trainer.painter.parameters())
+    assert trainer.model().record["losses"]["precision_used"] == "bfloat16"
+    assert training_options().precision == "float32"  # the default: bfloat16-trained models are not scored yet

@@ -12,9 +12,9 @@ class CountingNetwork(VGGFeatures):
         super().__init__(weights, ["relu1_1", "relu2_1", "input"])
         self.shapes = []
 
-    def forward(self, rgb, layers=None, pooling=None):
+    def forward(self, rgb, layers=None, pooling=None, compute_dtype=None):
         self.shapes.append((tuple(rgb.shape[-2:]), tuple(sorted(layers))))
-        return super().forward(rgb, layers, pooling)
+        return super().forward(rgb, layers, pooling, compute_dtype)
 
 
 def test_one_pass_per_view_and_terms_of_one_name_add_up(vgg19_weights):

@@ -28,7 +28,7 @@ FLAGS_BEFORE = [
     "--tv-weight", "--content-loss", "--style-norm", "--style-loss", "--tv-kind", "--tv-beta", "--init",
     "--init-palette", "--seed", "--optimizer", "--line-search", "--lbfgs-restart", "--lbfgs-history", "--lr",
     "--lr-decay", "--lr-decay-every", "--clamp-pixels", "--no-clamp-pixels", "--stage-handoff", "--resample",
-    "--loss-units", "--device", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
+    "--loss-units", "--device", "--precision", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
     "--snapshots", "--timelapse", "--timelapse-every", "-q", "--quiet", "--version",
 ]
 
@@ -62,7 +62,7 @@ def test_every_ranged_row_has_its_range_in_limits_and_every_choice_row_has_choic
 
 @pytest.mark.parametrize("flag, expected", [
     ("--style-loss", choices.STYLE_STATISTICS), ("--resample", choices.RESAMPLE_FILTERS),
-    ("--device", choices.DEVICES), ("--style-norm", choices.STYLE_NORMALIZATION_CHOICES),
+    ("--device", choices.DEVICES), ("--precision", choices.PRECISIONS), ("--style-norm", choices.STYLE_NORMALIZATION_CHOICES),
     ("--content-loss", choices.CONTENT_REDUCTIONS), ("--preserve-colors", choices.PRESERVE_COLORS),
     ("--network", MODELS), ("--preset", tuple(PRESETS)), ("--quality", tuple(QUALITY_LEVELS)),
 ])

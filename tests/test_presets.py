@@ -2,7 +2,7 @@ import pytest
 
 from impasto.errors import OptionError
 from impasto.config.options import resolve_options
-from impasto.config.presets import PRESETS
+from impasto.config.presets import PRESETS, QUALITY_LEVELS
 from impasto.engine.schedule import plan_stages
 
 
@@ -204,3 +204,16 @@ def test_keras_blog_style_constant_init_and_restarts():
     # The start: uniform 0..255 minus 128 in the network's (BGR, mean-subtracted) units.
     start = CAFFE.preprocess(stylizer.start.first(stylizer.stages[0], None))
     assert -128.5 < start.min() < -120 and 120 < start.max() < 127.5
+
+
+def test_impasto_computes_in_bfloat16_where_fast_and_the_published_recipes_stay_exact():
+    # The published recipes reproduce their documents' numbers, so they keep float32 everywhere; impasto's
+    # own preset (every --quality) takes bfloat16 where the CPU has it in hardware.
+    assert resolve_options().precision == "auto"
+    assert all(resolve_options(quality=q).precision == "auto" for q in QUALITY_LEVELS)
+    for name in PRESETS:
+        if name != "impasto":
+            assert resolve_options(name).precision == "float32", name
+    assert resolve_options("jcjohnson", precision="auto").precision == "auto"
+    with pytest.raises(OptionError, match="precision must be one of auto, float32, bfloat16"):
+        resolve_options(precision="half")

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from impasto.config.options import resolve_options
+from impasto.errors import OptionError
 from impasto.engine.device import BYTES_PER_PIXEL, FIXED_BYTES, Placement, estimate_bytes
 from impasto.engine.inputs import RunInputs
 from impasto.engine.optimizers import Step
@@ -87,3 +88,22 @@ def test_a_placement_moves_tensors_and_modules_and_counts_memory_by_dtype():
     assert estimate_bytes(1000) == FIXED_BYTES + BYTES_PER_PIXEL * 1000  # measured in float32
     assert half.estimate_bytes(1000) == FIXED_BYTES + BYTES_PER_PIXEL // 2 * 1000
     assert Placement.named("cpu").device == torch.device("cpu")
+
+
+def test_precision_auto_takes_bfloat16_only_where_the_cpu_has_it_in_hardware(monkeypatch):
+    from impasto.engine import device
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert device.pick_compute_dtype("float32", cpu) == torch.float32
+    assert device.pick_compute_dtype("bfloat16", cpu) == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert device.pick_compute_dtype("auto", cpu) == torch.bfloat16
+    assert device.pick_compute_dtype("auto", cuda) == torch.float32  # GPUs: not measured, so float32
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert device.pick_compute_dtype("auto", cpu) == torch.float32
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a PyTorch without the private helper
+    assert device.pick_compute_dtype("auto", cpu) == torch.float32
+    assert Placement.named("cpu", "bfloat16").compute_dtype == torch.bfloat16
+    assert Placement.named("cpu", "bfloat16").dtype == torch.float32  # images and losses stay float32
+    with pytest.raises(OptionError, match="precision must be one of auto, float32, bfloat16"):
+        device.pick_compute_dtype("float16", cpu)

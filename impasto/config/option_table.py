@@ -178,6 +178,10 @@ _RUN_OPTIONS = (
           "torchvision: the loss weights were tuned on torchvision's VGG (D2L) and are rescaled layer by layer "
           "for the network in use (the d2l presets' default)", choices=choices.LOSS_UNITS),
     _spec("device", OPTIMIZATION, Kind.CHOICE, "default auto: a GPU if there is one", choices=choices.DEVICES),
+    _spec("precision", OPTIMIZATION, Kind.CHOICE,
+          "the network's arithmetic: auto (impasto's presets) takes bfloat16 on CPUs that have it in hardware "
+          "(Intel AMX, about 2x faster), else float32; the published recipes' presets keep float32",
+          choices=choices.PRECISIONS),
 )
 
 # How the result file is written (``impasto`` and ``impasto batch``; a clip is a video file).

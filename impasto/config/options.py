@@ -11,8 +11,8 @@ from .checks import check_bounded_number, check_int, check_number
 from .limits import DEFAULT_MAX_INPUT_PIXELS, MAX_SIDE, MIN_SIZE
 from .prints import parse_print_size
 from .choices import (BIT_DEPTHS, CONTENT_REDUCTIONS, DEVICES, INIT_KINDS, INIT_PALETTES, LINE_SEARCHES, LOSS_UNITS,
-                      OPTIMIZERS, POOLINGS, PRESERVE_COLORS, PROTECT_CHOICES, RESAMPLE_FILTERS, STAGE_HANDOFFS,
-                      STYLE_NORMALIZATION_CHOICES, STYLE_SHAPES, STYLE_STATISTICS, TV_KINDS)
+                      OPTIMIZERS, POOLINGS, PRECISIONS, PRESERVE_COLORS, PROTECT_CHOICES, RESAMPLE_FILTERS,
+                      STAGE_HANDOFFS, STYLE_NORMALIZATION_CHOICES, STYLE_SHAPES, STYLE_STATISTICS, TV_KINDS)
 from .presets import DEFAULT_PRESET, QUALITY_LEVELS, preset
 
 
@@ -68,6 +68,9 @@ class Options:
     lbfgs_restart: int = 0  # L-BFGS in calls of this many evaluations, each with a fresh history (0: one call)
     seed: Optional[int] = None
     device: str = "auto"
+    # The network's arithmetic while optimising: "float32" (exact; the published recipes), "bfloat16", or
+    # "auto" (impasto's own presets): bfloat16 where the CPU has it in hardware (impasto.engine.device).
+    precision: str = "float32"
     log_every: int = 1
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS  # decompression-bomb guard; None: no limit
     # Scales larger than ``tile`` px are painted in overlapping tiles of at most tile x tile (impasto.engine.tiles);
@@ -168,7 +171,7 @@ class Options:
                               ("style_normalization", STYLE_NORMALIZATION_CHOICES),
                               ("style_loss", STYLE_STATISTICS),
                               ("tv_kind", TV_KINDS),
-                              ("device", DEVICES), ("pooling", POOLINGS),
+                              ("device", DEVICES), ("precision", PRECISIONS), ("pooling", POOLINGS),
                               ("init_palette", INIT_PALETTES), ("line_search", LINE_SEARCHES),
                               ("loss_units", LOSS_UNITS), ("stage_handoff", STAGE_HANDOFFS),
                               ("resample", RESAMPLE_FILTERS), ("style_shape", STYLE_SHAPES),

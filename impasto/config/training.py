@@ -8,7 +8,7 @@ from typing import Optional
 
 from ..errors import OptionError
 from .checks import check_int, check_number
-from .choices import DEVICES, STABILITY_KINDS
+from .choices import DEVICES, PRECISIONS, STABILITY_KINDS
 from .limits import DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH
 from .options import Options, resolve_options
 from .presets import DEFAULT_PRESET, PRESETS
@@ -48,6 +48,9 @@ class TrainingOptions:
     preview_every: int = 100
     seed: Optional[int] = None
     device: str = "auto"
+    # The loss network's arithmetic. float32 by default: bfloat16 ("auto" on a CPU with AMX) makes a step 1.4x
+    # faster (benchmarks/RESULTS.md, "Half the bits"), but no model trained that way has been scored yet.
+    precision: str = "float32"
     preset: str = DEFAULT_PRESET
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS
 
@@ -62,7 +65,7 @@ class TrainingOptions:
             raise OptionError("lr must be above 0")
         if self.seed is not None:
             check_int("seed", self.seed)
-        for name, allowed in (("device", DEVICES), ("stability", STABILITY_KINDS)):
+        for name, allowed in (("device", DEVICES), ("stability", STABILITY_KINDS), ("precision", PRECISIONS)):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.preset not in PRESETS:
@@ -78,7 +81,8 @@ class TrainingOptions:
             style_weight=base.style_weight * TRAINING_STYLE_FACTOR if self.style_weight is None else self.style_weight,
             tv_weight=base.tv_weight if self.tv_weight is None else self.tv_weight,
             content_layers=TRAINING_CONTENT_LAYERS if self.content_layers is None else self.content_layers,
-            style_blend=self.style_blend, device=self.device).validate()
+            style_blend=self.style_blend, device=self.device,
+            precision=self.precision).validate()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,6 +1,7 @@
 """Where a run computes and in what precision, and how much memory a size needs there.
 
-``Placement`` is the one owner of a run's device and dtype: the engine's collaborators move images, masks,
+``Placement`` is the one owner of a run's device and dtypes (``dtype`` for images, targets and losses;
+``compute_dtype`` for the network's convolutions): the engine's collaborators move images, masks,
 targets and loss terms with ``placement.put`` (loss terms are ``nn.Module``s holding their targets as
 buffers, so one call moves a whole term), and the memory plan (``impasto.engine.tiles``) asks it how many
 bytes a size takes. The figures below were measured on the CPU in 32-bit floats; the per-pixel part scales
@@ -14,6 +15,7 @@ from typing import TypeVar
 
 import torch
 
+from ..config.choices import PRECISIONS
 from ..errors import OptionError
 
 # Peak memory measured with /usr/bin/time on the bundled VGG-19 cut at relu5_1, one scale, fp32, 2 threads:
@@ -22,6 +24,8 @@ from ..errors import OptionError
 FIXED_BYTES = 700 * 1024**2
 BYTES_PER_PIXEL = 3000
 MEASURED_DTYPE = torch.float32
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # Options.precision's explicit choices
 
 Movable = TypeVar("Movable", torch.Tensor, torch.nn.Module)
 
@@ -43,6 +47,24 @@ def pick_device(name: str) -> torch.device:
     if name == "mps" and not _mps_available():
         raise OptionError("device 'mps' was asked for, but Apple's MPS backend is not available")
     return torch.device(name)
+
+
+def has_bfloat16_hardware(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 in hardware: on the CPU, Intel's AMX tiles. Elsewhere float32:
+    AVX-512 BF16 alone (AMD Zen 4) has not been measured, and a CPU without either emulates bfloat16 slower
+    than float32; GPUs are left in float32 until measured."""
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # a private helper: absent, assume no AMX
+    return device.type == "cpu" and amx is not None and bool(amx())
+
+
+def pick_compute_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The network's dtype for ``Options.precision``: ``auto`` takes bfloat16 where ``device`` has it in
+    hardware, float32 elsewhere."""
+    if precision == "auto":
+        return torch.bfloat16 if has_bfloat16_hardware(device) else torch.float32
+    if precision not in DTYPES:
+        raise OptionError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return DTYPES[precision]
 
 
 def estimate_bytes(pixels: int, dtype: torch.dtype = MEASURED_DTYPE) -> int:
@@ -73,11 +95,13 @@ class Placement:
 
     device: torch.device
     dtype: torch.dtype = torch.float32
+    compute_dtype: torch.dtype = torch.float32  # the network's convolutions (VGGFeatures.forward)
 
     @classmethod
-    def named(cls, device: str) -> "Placement":
-        """The placement of ``Options.device`` (``auto``, ``cpu``, ``cuda``, ``mps``)."""
-        return cls(pick_device(device))
+    def named(cls, device: str, precision: str = "float32") -> "Placement":
+        """The placement of ``Options.device`` (``auto``, ``cpu``, ``cuda``, ``mps``) and ``Options.precision``."""
+        picked = pick_device(device)
+        return cls(picked, compute_dtype=pick_compute_dtype(precision, picked))
 
     def put(self, item: Movable) -> Movable:
         return item.to(self.device, self.dtype)

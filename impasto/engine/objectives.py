@@ -68,7 +68,7 @@ class StageObjectives:
             terms.append(NamedTerm("tv", TotalVariationLoss(plan.tv_weight, options.tv_kind, options.tv_beta)))
         if self.extra_terms is not None:
             terms += list(self.extra_terms(stage, box))
-        return Objective(self.network, terms, options.pooling)
+        return Objective(self.network, terms, options.pooling, self.placement.compute_dtype)
 
     @torch.no_grad()
     def content_loss(self, shape: tuple[int, int], box: Box) -> ContentLoss:

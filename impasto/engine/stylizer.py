@@ -81,7 +81,7 @@ class Stylizer:
             options = replace(options, size=print_long_side(options.print_size, options.dpi,
                                                             *self.inputs.content_image.size))
         self.options = options
-        self.placement = Placement.named(options.device)
+        self.placement = Placement.named(options.device, options.precision)
         layers = tuple(name for name, _ in options.content_layers + options.style_layers)
         if network is None:
             weights = weights if weights is not None else load_weights(options.weights, options.model)

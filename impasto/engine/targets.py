@@ -48,15 +48,19 @@ class TargetCache:
         computed early is not computed twice)."""
         if box is not None and (box.height, box.width) != tuple(shape):
             rgb = image_to_tensor(image, shape, box.rect, self.resample)
-            return self.network(self.placement.put(rgb), names, self.pooling)
+            return self._through_network(rgb, names)
         key = (id(image), tuple(shape), tuple(names))
         if key in self.kept:
             return self.kept.pop(key)
         rgb = image_to_tensor(image, shape, resample=self.resample)
-        features = self.network(self.placement.put(rgb), names, self.pooling)
+        features = self._through_network(rgb, names)
         if keep:
             self.kept[key] = features
         return features
+
+    def _through_network(self, rgb: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+        # In the run's compute precision: the targets pass through the same arithmetic as the painted image.
+        return self.network(self.placement.put(rgb), names, self.pooling, self.placement.compute_dtype)
 
     @torch.no_grad()
     def style_targets(self, image: Image.Image, size: tuple[int, int], names: list[str],
@@ -66,7 +70,7 @@ class TargetCache:
         key = None
         if self.style_cache is not None:  # the pixel digest is only worth its time when there is a cache
             key = (self.fingerprint(image), tuple(size), tuple(names), self.pooling, statistic.name,
-                   statistic.normalization, str(self.placement.device))
+                   statistic.normalization, str(self.placement.device), self.placement.compute_dtype)
         if key is not None and key in self.style_cache:
             self.style_cache.move_to_end(key)
             self.kept.pop((id(image), tuple(size), tuple(names)), None)

@@ -108,7 +108,7 @@ class Trainer:
                  record: Optional[dict] = None):
         self.options = options
         self.loss_options = loss_options = options.loss_options()
-        self.placement = Placement.named(options.device)
+        self.placement = Placement.named(options.device, loss_options.precision)
         self.paintings = list(paintings)
         blend = options.style_blend or [1.0] * len(self.paintings)
         if len(blend) != len(self.paintings):
@@ -124,7 +124,7 @@ class Trainer:
         self.network = self.placement.put(network)
         self.objective = BatchObjective(self.network, self._style_term(), loss_options.content_layers,
                                         loss_options.content_weight, loss_options.content_reduction,
-                                        self._tv_term(), loss_options.pooling)
+                                        self._tv_term(), loss_options.pooling, self.placement.compute_dtype)
         self.generator = torch.Generator().manual_seed(options.seed if options.seed is not None
                                                        else int(torch.empty((), dtype=torch.int64).random_()))
         self.crops = RandomCrops(photos, options.crop, self.generator)
@@ -155,7 +155,8 @@ class Trainer:
         with torch.no_grad():
             for painting in self.paintings:
                 shape = fit_long_side(painting.width, painting.height, self.options.style_size)
-                features = self.network(self.placement.put(image_to_tensor(painting, shape)), names)
+                features = self.network(self.placement.put(image_to_tensor(painting, shape)), names,
+                                        compute_dtype=self.placement.compute_dtype)
                 per_painting.append({name: statistic.target(features[name]) for name in names})
         targets = {name: statistic.prepare(blend_targets([t[name] for t in per_painting], self.blend))
                    for name in names}
@@ -223,6 +224,7 @@ class Trainer:
                   "losses": {"preset": self.options.preset, "content_weight": self.loss_options.content_weight,
                              "style_weight": self.loss_options.style_weight, "tv_weight": self.loss_options.tv_weight,
                              "content_layers": self.loss_options.content_layers,
-                             "style_layers": self.loss_options.style_layers}}
+                             "style_layers": self.loss_options.style_layers,
+                             "precision_used": str(self.placement.compute_dtype).removeprefix("torch.")}}
         training = {"optimizer": self.optimizer.state_dict(), "step": self.step, "rng": self.generator.get_state()}
         return TrainedModel(self.painter, record, [thumbnail(p) for p in self.paintings], training)

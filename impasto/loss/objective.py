@@ -32,12 +32,14 @@ class Objective:
     Terms that share a name add up (the style matched at several sizes is one ``style`` term).
     """
 
-    def __init__(self, network: VGGFeatures, terms: Sequence[NamedTerm], pooling: Optional[str] = None):
+    def __init__(self, network: VGGFeatures, terms: Sequence[NamedTerm], pooling: Optional[str] = None,
+                 compute_dtype: Optional[torch.dtype] = None):
         if not terms:
             raise OptionError("every loss weight is zero: there is nothing to optimize")
         self.network = network
         self.terms = list(terms)
         self.pooling = pooling
+        self.compute_dtype = compute_dtype  # the network's convolutions (bfloat16 where fast); terms stay float
         self.names = tuple(dict.fromkeys(term.name for term in self.terms))
         self._views: dict[int, tuple[tuple[str, ...], list[NamedTerm]]] = {}
         for term in self.terms:
@@ -48,7 +50,7 @@ class Objective:
         values: dict[str, torch.Tensor] = {}
         for factor, (layers, group) in self._views.items():
             view = rgb if factor == 1 else F.avg_pool2d(rgb, factor)
-            features = self.network(view, layers, self.pooling)
+            features = self.network(view, layers, self.pooling, self.compute_dtype)
             for term in group:
                 value = term.loss(features)
                 values[term.name] = values[term.name] + value if term.name in values else value
@@ -68,8 +70,9 @@ class BatchObjective:
 
     def __init__(self, network: VGGFeatures, style: Optional[LossTerm], content_layers: Sequence[tuple[str, float]],
                  content_weight: float, content_reduction: str, tv: Optional[LossTerm] = None,
-                 pooling: Optional[str] = None):
+                 pooling: Optional[str] = None, compute_dtype: Optional[torch.dtype] = None):
         self.network, self.style, self.tv, self.pooling = network, style, tv, pooling
+        self.compute_dtype = compute_dtype
         self.content_layers = [(name, weight) for name, weight in content_layers] if content_weight else []
         self.content_weight, self.content_reduction = content_weight, content_reduction
         self.content_names = [name for name, _ in self.content_layers]
@@ -79,12 +82,12 @@ class BatchObjective:
             raise OptionError("every loss weight is zero: there is nothing to train")
 
     def __call__(self, painted: torch.Tensor, photos: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.network(painted, self.layers, self.pooling)
+        features = self.network(painted, self.layers, self.pooling, self.compute_dtype)
         values: dict[str, torch.Tensor] = {}
         count = painted.shape[0]
         if self.content_layers:
             with torch.no_grad():
-                targets = self.network(photos, self.content_names, self.pooling)
+                targets = self.network(photos, self.content_names, self.pooling, self.compute_dtype)
             values["content"] = sum(
                 ContentLoss({name: targets[name][i:i + 1] for name in self.content_names}, self.content_layers,
                             self.content_weight, self.content_reduction)(_image(features, i))

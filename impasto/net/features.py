@@ -52,7 +52,10 @@ class VGGFeatures(nn.Module):
         self.eval()
 
     def forward(self, rgb: torch.Tensor, layers: Optional[Iterable[str]] = None,
-                pooling: Optional[str] = None) -> dict[str, torch.Tensor]:
+                pooling: Optional[str] = None, compute_dtype: Optional[torch.dtype] = None) -> dict[str, torch.Tensor]:
+        """The activations of ``layers``. With a ``compute_dtype`` other than the input's (bfloat16), the
+        convolutions run in it under autocast and each activation is handed back in the input's dtype, so the
+        losses and statistics computed from them keep their precision."""
         wanted = set(self.layers if layers is None else layers)
         last = deepest_layer(wanted, self.model)
         if last >= len(self.names):
@@ -65,16 +68,19 @@ class VGGFeatures(nn.Module):
         features: dict[str, torch.Tensor] = {}
         if INPUT_LAYER in wanted:
             features[INPUT_LAYER] = x
-        for name in self.names[: last + 1]:
-            if name.startswith("conv"):
-                x = self.convs[name](x)
-            elif name.startswith("relu"):
-                # Not in-place: a requested conv output must survive the ReLU that follows it.
-                x = F.relu(x)
-            else:
-                x = pool(x, 2, 2)
-            if name in wanted:
-                features[name] = x
+        dtype = rgb.dtype
+        lower = compute_dtype is not None and compute_dtype != dtype
+        with torch.autocast(x.device.type, dtype=compute_dtype, enabled=lower):
+            for name in self.names[: last + 1]:
+                if name.startswith("conv"):
+                    x = self.convs[name](x)
+                elif name.startswith("relu"):
+                    # Not in-place: a requested conv output must survive the ReLU that follows it.
+                    x = F.relu(x)
+                else:
+                    x = pool(x, 2, 2)
+                if name in wanted:
+                    features[name] = x.to(dtype)
         return features
 
     @torch.no_grad()
