@@ -15,6 +15,14 @@ optimizer (--preview-every 0 keeps every photo in training, as the first run's -
         --steps 1900 --stability-weight 1000 --preview-every 0
     impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --resume --steps 2200 \\
         --preview-every 0
+
+The bundled mosaic model the same way, the fine-tuning in one command (2026-12-01; the file shipped without
+Adam's state, as ``save_model(..., keep_training_state=False)`` writes it):
+
+    impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic-1600.pt --steps 1600 --seed 0 \\
+        --crop 192 --style-size 384 --preview ../shared/images/chelsea.png
+    impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic.pt --start-from mosaic-1600.pt \\
+        --steps 2200 --stability-weight 1000 --preview-every 0
 """
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ Clips, made or found here (nothing downloaded):
   its true flow is known, so the two optical flows OpenCV offers are measured against it first.
 - ``earth``: the first frames of the rotating-Earth clip that Gradio (the web extra) ships, at its 480 px.
 
-For each clip three ways of painting it with the default recipe and the candy painting: ``temporal`` (the
-default of `impasto video`), ``warm start only`` (temporal weight 0) and ``independent`` (every frame a
-still). Flicker is impasto.imaging.flow.temporal_difference: the mean absolute difference (0..255) between each
+For each clip three ways of painting it with the default recipe and the candy painting (``--painting`` another
+one): ``temporal`` (the default of `impasto video`), ``warm start only`` (temporal weight 0) and ``independent``
+(every frame a still). Flicker is impasto.imaging.flow.temporal_difference: the mean absolute difference (0..255) between each
 frame and the previous one warped along the input's flow, on reliable pixels; the input clip's own value is
 the floor that motion leaves. Writes video.md, video.json and strip.png into --out.
 """
@@ -87,6 +87,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "video")
     parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--painting", default=PAINTING, help=f"a painting of ../shared/images (default {PAINTING})")
     parser.add_argument("--clips", default="pan,earth")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="which of " + ", ".join(VARIANTS))
@@ -97,7 +98,7 @@ def main() -> int:
     models = dict(item.split("=", 1) for item in args.models)
     args.out.mkdir(parents=True, exist_ok=True)
     shared = SHARED_IMAGES.exists() and not args.smoke
-    painting = SHARED_IMAGES / PAINTING if shared else args.out / "painting.png"
+    painting = SHARED_IMAGES / args.painting if shared else args.out / "painting.png"
     if not shared:
         sample_painting().save(painting)
     frames_wanted = 3 if args.smoke else args.frames

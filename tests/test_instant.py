@@ -456,28 +456,29 @@ def test_training_photos_come_from_folders_globs_files_and_clips(tmp_path):
         photo_paths([tmp_path / "empty"])
 
 
-def test_the_bundled_candy_model_loads_by_name_and_paints(tmp_path):
+@pytest.mark.parametrize("name", ["candy", "mosaic"])
+def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
     from impasto.net.model_file import bundled_models
 
-    assert "candy" in bundled_models()
-    model = load_model("candy")
-    assert model.record["paintings"][0]["name"] == "candy.jpg" and model.steps == 2200
+    assert list(bundled_models()) == ["candy", "mosaic"]
+    model = load_model(name)
+    assert model.record["paintings"][0]["name"] == f"{name}.jpg" and model.steps == 2200
     # 1600 steps, then 600 more with the motion-stability term (benchmarks/RESULTS.md, "Steady video").
     assert model.record["started_from"]["steps"] == 1600
     assert model.record["training_options"]["stability"] == "motion"
     assert model.record["training_options"]["stability_weight"] == 1000.0
     assert model.training is None  # shipped without Adam's state: a third of the size
-    assert bundled_models()["candy"].stat().st_size < 3 * 1024**2
+    assert bundled_models()[name].stat().st_size < 3 * 1024**2
     photo = tmp_path / "photo.png"
     gradient_image(96, 64).save(photo)
-    result = command(str(photo), "--model", "candy", "-o", str(tmp_path / "out.png"))
+    result = command(str(photo), "--model", name, "-o", str(tmp_path / "out.png"))
     assert result.returncode == 0, result.stderr
     with Image.open(tmp_path / "out.png") as painted:
         assert max(painted.size) == 512
         assert np.abs(np.asarray(painted.convert("RGB").resize((96, 64)), float)
                       - np.asarray(Image.open(photo), float)).mean() > 10
     missing = command(str(photo), "--model", "nosuchstyle", "-o", str(tmp_path / "x.png"))
-    assert missing.returncode == 1 and "the bundled models are candy" in missing.stderr
+    assert missing.returncode == 1 and "the bundled models are candy, mosaic" in missing.stderr
 
 
 def test_a_painter_trains_with_bfloat16_loss_network_and_records_it(trained, vgg19_weights):

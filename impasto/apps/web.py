@@ -240,6 +240,15 @@ def _gradio_folders() -> list[Path]:
     return [folder for folder in (default / "vibe_edit_history", default) if not folder.exists()]
 
 
+def offered_models(models: Sequence[str] = ()) -> list[str]:
+    """The models the page offers: the bundled ones (``--model candy``...), then ``models``; a given model
+    named like a bundled one takes its place (the page lists models by file stem)."""
+    from ..net.model_file import bundled_models
+
+    given = {Path(path).stem for path in models}
+    return [str(path) for name, path in bundled_models().items() if name not in given] + list(models)
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAULT_QUEUE,
           max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, weights: str | None = None, models: Sequence[str] = ()) -> None:
     """Run the page until interrupted; the temporary tree goes with it. A port or host the server cannot
@@ -260,7 +269,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, queue: int = DEFAU
         gradio.queueing.traceback = _QueueLog()
         from ..engine import load_network
 
-        painter = Painter(root, load_network(weights), models)
+        painter = Painter(root, load_network(weights), offered_models(models))
         app = build_app(painter)
         app.queue(max_size=queue, default_concurrency_limit=1)
         print(f"impasto web: http://{host}:{port} (Ctrl-C to stop)", flush=True)

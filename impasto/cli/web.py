@@ -25,7 +25,8 @@ def build_parser() -> OneLineParser:
                         help=f"largest accepted upload in MB (default {DEFAULT_MAX_UPLOAD_MB})")
     parser.add_argument("--weights", help="VGG weights file (default: the bundled VGG-19)")
     parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME.pt",
-                        help="a trained model (impasto train) the page offers; repeat for more")
+                        help="a trained model (impasto train) the page offers besides the bundled ones "
+                             "(candy, mosaic); repeat for more")
     return parser
 
 
