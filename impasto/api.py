@@ -236,7 +236,7 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
         if stylizer.tiling.tile else None,
         "seconds": round(stylizer.elapsed, 2), "interrupted": interrupted,
         "device": str(stylizer.device),
-        "precision_used": str(stylizer.placement.compute_dtype).removeprefix("torch."),
+        "precision_used": stylizer.placement.precision_used,
         "torch": torch.__version__, "python": platform.python_version(),
     }
 

@@ -103,6 +103,11 @@ class Placement:
         picked = pick_device(device)
         return cls(picked, compute_dtype=pick_compute_dtype(precision, picked))
 
+    @property
+    def precision_used(self) -> str:
+        """The network's precision by name (``float32``, ``bfloat16``), as run records state it."""
+        return str(self.compute_dtype).removeprefix("torch.")
+
     def put(self, item: Movable) -> Movable:
         return item.to(self.device, self.dtype)
 

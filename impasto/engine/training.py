@@ -225,6 +225,6 @@ class Trainer:
                              "style_weight": self.loss_options.style_weight, "tv_weight": self.loss_options.tv_weight,
                              "content_layers": self.loss_options.content_layers,
                              "style_layers": self.loss_options.style_layers,
-                             "precision_used": str(self.placement.compute_dtype).removeprefix("torch.")}}
+                             "precision_used": self.placement.precision_used}}
         training = {"optimizer": self.optimizer.state_dict(), "step": self.step, "rng": self.generator.get_state()}
         return TrainedModel(self.painter, record, [thumbnail(p) for p in self.paintings], training)
