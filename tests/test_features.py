@@ -72,3 +72,18 @@ def test_bfloat16_convolutions_give_float32_activations_and_gradients_close_to_f
     assert torch.nn.functional.cosine_similarity(exact_grad.flatten(), lower_grad.flatten(), dim=0) > 0.99
     # Asking for the input's own dtype changes nothing, bit for bit.
     assert torch.equal(network(image, compute_dtype=torch.float32)["relu4_2"], exact["relu4_2"])
+
+
+def test_the_bfloat16_stack_is_autocasts_arithmetic_with_its_weights_cast_once(vgg19_weights):
+    network = VGGFeatures(vgg19_weights, ["relu2_1", "relu4_2"])
+    image = torch.rand(1, 3, 40, 56, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = network(image)["relu4_2"].float()
+    lower = network(image, compute_dtype=torch.bfloat16)
+    assert torch.equal(lower["relu4_2"], expected)
+    cast = network._weights_in(torch.bfloat16, image.device)
+    assert cast is network._weights_in(torch.bfloat16, image.device)  # made once, then reused
+    assert cast["conv1_1"][0].dtype == torch.bfloat16 and not cast["conv1_1"][0].requires_grad
+    assert network.convs["conv1_1"].weight.dtype == torch.float32  # the network's own weights are untouched
+    saved = {f"convs.{name}.{kind}" for name in network.convs for kind in ("weight", "bias")}
+    assert set(network.state_dict()) == saved

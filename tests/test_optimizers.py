@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from impasto.errors import NumericalError
-from impasto.engine.optimizers import adam, lbfgs
+from impasto.engine.optimizers import AdamMoments, adam, lbfgs
 from impasto.net.weights import CAFFE
 
 TARGET = torch.full((1, 3, 4, 4), 0.25)
@@ -21,6 +21,23 @@ def test_adam_reports_every_step_and_moves_towards_the_minimum():
     assert [step.iteration for step in steps] == list(range(1, 41))
     assert set(steps[0].terms) == {"fit", "nudge"} and math.isclose(steps[0].total, 48 * 0.65**2, rel_tol=1e-5)
     assert steps[-1].total < 0.2 * steps[0].total and (result - TARGET).abs().max() < 0.15
+
+
+def test_adam_moments_step_exactly_as_torch_optim_adam_does():
+    torch.manual_seed(0)
+    start = torch.randn(1, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    ours, theirs = start.clone().requires_grad_(True), start.clone().requires_grad_(True)
+    moments, reference = AdamMoments(ours), torch.optim.Adam([theirs], lr=0.3)
+    for lr in (0.3, 0.3, 0.1, 0.05, 0.05):
+        for param in (ours, theirs):
+            param.grad = None
+            (param.sin() * torch.arange(param.numel()).reshape(param.shape)).sum().backward()
+        moments.step(lr)
+        reference.param_groups[0]["lr"] = lr
+        reference.step()
+        assert torch.equal(ours, theirs)
+    assert ours.is_leaf and ours.requires_grad and not torch.equal(ours, start)
+    assert moments.steps.item() == 5
 
 
 def test_a_callback_returning_true_stops_the_scale():
