@@ -57,7 +57,8 @@ class VGGFeatures(nn.Module):
 
     def _weights_in(self, dtype: torch.dtype, device: torch.device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Every convolution's weight and bias cast to ``dtype`` once. Autocast would cast them again at every
-        call (it caches only weights that require a gradient), which cost 5-15% of a bfloat16 step."""
+        call (it caches only weights that require a gradient), which cost 3-17% of a bfloat16 step in a noisy
+        microbenchmark."""
         key = (dtype, device)
         lowered = self._lowered.get(key)
         if lowered is None:  # the weights are frozen, so a copy stays right for the network's life
