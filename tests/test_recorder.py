@@ -96,12 +96,14 @@ def test_precision_auto_takes_bfloat16_only_where_the_cpu_has_it_in_hardware(mon
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert device.pick_compute_dtype("float32", cpu) == torch.float32
     assert device.pick_compute_dtype("bfloat16", cpu) == torch.bfloat16
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert device.pick_compute_dtype("auto", cpu) == torch.bfloat16
-    assert device.pick_compute_dtype("auto", cuda) == torch.float32  # GPUs: not measured, so float32
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    assert device.pick_compute_dtype("auto", cpu) == torch.float32
-    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a PyTorch without the private helper
+    for amx, avx512_bf16, expected in ((True, False, torch.bfloat16), (False, True, torch.bfloat16),
+                                       (False, False, torch.float32)):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        assert device.pick_compute_dtype("auto", cpu) == expected
+        assert device.pick_compute_dtype("auto", cuda) == torch.float32  # GPUs: not measured, so float32
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a PyTorch without the private helpers
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
     assert device.pick_compute_dtype("auto", cpu) == torch.float32
     assert Placement.named("cpu", "bfloat16").compute_dtype == torch.bfloat16
     assert Placement.named("cpu", "bfloat16").dtype == torch.float32  # images and losses stay float32
