@@ -54,7 +54,7 @@ def test_histogram_keeps_the_photos_palette(vgg19_weights):
         stats = color_statistics(image_to_tensor(image))
         return ((stats.mean - photo.mean).norm() + (stats.covariance - photo.covariance).norm()).item()
 
-    # 0.07 with float32 convolutions, 0.081 with bfloat16 ones (precision auto on a CPU with AMX).
+    # 0.07 with float32 convolutions, 0.081 with bfloat16 ones (precision auto on a CPU with bfloat16 hardware).
     assert distance(kept) < 0.1 and distance(plain) > 3 * distance(kept)
 
 

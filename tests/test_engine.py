@@ -206,7 +206,7 @@ def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     assert list(both) == ["content", "style"]
     half = F.avg_pool2d(rgb, 2)
     octave = fine.terms[2].loss
-    dtype = stylizer.placement.compute_dtype  # bfloat16 on a CPU with AMX: the default preset's precision is auto
+    dtype = stylizer.placement.compute_dtype  # bfloat16 on AMX or AVX-512 BF16: the preset says auto
     expected = octave(stylizer.network(half, octave.layers, compute_dtype=dtype))
     full = fine.terms[1].loss(stylizer.network(rgb, fine.terms[1].loss.layers, compute_dtype=dtype))
     assert torch.allclose(both["style"], full + expected, rtol=1e-5)

@@ -26,8 +26,8 @@ STAGE_HANDOFFS = ("bicubic", "d2l")
 STYLE_SHAPES = ("aspect", "content")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # The precision of the network's convolutions during optimisation (impasto.engine.device): bfloat16 where the
-# CPU multiplies it in hardware (Intel AMX: 2.4x faster passes, benchmarks/RESULTS.md), float32 elsewhere
-# (auto); losses, statistics and the image itself stay float32 either way.
+# CPU multiplies it in hardware (Intel AMX: 2.4x faster passes; AVX-512 BF16 on a Zen 5 EPYC: 1.7x;
+# benchmarks/RESULTS.md), float32 elsewhere (auto); losses, statistics and the image stay float32 either way.
 PRECISIONS = ("auto", "float32", "bfloat16")
 # Pillow filters by name (impasto.imaging.images maps them). Lanczos is impasto's; torchvision's Resize (D2L)
 # is Pillow's bilinear; Pillow < 7's Image.resize default (the 2019 Keras blog) is nearest.

@@ -60,7 +60,8 @@ PRESETS: dict[str, dict] = {
         "init_palette": "style",
         "style_octaves": 2,
         # bfloat16 convolutions where the CPU has them in hardware: a 512 px pass 2.4x faster on an AMX
-        # Xeon, judged no worse by either judge (benchmarks/RESULTS.md, "Half the bits"); float32 elsewhere.
+        # Xeon and 1.7x on an AVX-512 BF16 EPYC, judged no worse by either judge (benchmarks/RESULTS.md,
+        # "Half the bits" and "bfloat16 on AMD"); float32 elsewhere.
         "precision": "auto",
     },
     # Seed 000 (D2L): 150x225, then 600x900 from the upsampled result. The PyTorch tab's layers: it stores
