@@ -482,7 +482,8 @@ def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
 
 
 def test_a_painter_trains_with_bfloat16_loss_network_and_records_it(trained, vgg19_weights):
-    # --precision bfloat16 (auto on a CPU with bfloat16 hardware) runs VGG-19 in bfloat16; the painter itself stays float32.
+    # --precision bfloat16 (auto on a CPU with bfloat16 hardware) runs VGG-19 in bfloat16; the painter itself
+    # stays float32.
     network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"])
     photos = load_photos(photo_paths([trained["folder"] / "p0.png", trained["folder"] / "p1.png"]), 120, None)
     options = training_options(**{**TINY, "steps": 12, "precision": "bfloat16"})
