@@ -13,14 +13,14 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import fields
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ..config.checks import check_bounded_number, check_int, check_number
 from ..config.limits import range_text
 from ..config.option_table import RUN_GROUPS, Kind, OptionSpec, specs_in
 from ..config.options import Options
 from ..config.presets import DEFAULT_PRESET
-from ..errors import ImpastoWarning, OptionError
+from ..errors import ImpastoError, ImpastoWarning, Interrupted, OptionError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -192,3 +192,34 @@ def one_line_warnings(prog: str = "impasto") -> None:
     warnings.simplefilter("ignore")
     warnings.simplefilter("always", ImpastoWarning)
     warnings.showwarning = lambda message, *_: print(f"{prog}: warning: {message}", file=sys.stderr)
+
+
+Result = TypeVar("Result")
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def run_to_the_end(prog: str, bar: Closable, work: Callable[[], Result], interrupted: Callable[[Interrupted], str],
+                   job: str) -> tuple[int, Result | None]:
+    """Run a command's ``work`` and end it the one way every command ends: the progress ``bar`` closed, then
+    at most one line on stderr (``prog: ...``) and an exit code with the result (None unless it finished).
+
+    ``interrupted`` words an interrupt that saved something (``Interrupted.saved``); one before the ``job``
+    ("painting", "training") started saved nothing.
+    """
+    try:
+        result = work()
+    except Interrupted as stopped:
+        code, line, result = EXIT_INTERRUPTED, interrupted(stopped), None
+    except KeyboardInterrupt:
+        code, line, result = EXIT_INTERRUPTED, f"interrupted before {job} started; nothing written", None
+    except ImpastoError as error:
+        code, line, result = EXIT_ERROR, f"error: {error}", None
+    else:
+        code, line = 0, None
+    bar.close()  # before the line, which would otherwise print over the bar
+    if line is not None:
+        print(f"{prog}: {line}", file=sys.stderr)
+    return code, result

@@ -17,7 +17,7 @@ from ..config.option_table import OUTPUT_FILE, REPORTS, RUN_GROUPS
 from ..config.presets import PRESETS
 from . import interrupts
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, MODEL_OPTIONS, OneLineParser, add_options, options_from_args,
-                     refuse_size_with_print, refuse_still_options)
+                     refuse_size_with_print, refuse_still_options, run_to_the_end)
 
 if TYPE_CHECKING:
     from ..engine import Progress, Stylizer
@@ -173,7 +173,7 @@ def _run(argv: Sequence[str] | None) -> int:
         elif not args.demo and len(args.images) < 2:
             parser.error("give a content image and at least one style image (or --demo)")
         from ..api import stylize
-        from ..errors import ImpastoError, ImpastoWarning, Interrupted
+        from ..errors import ImpastoWarning
 
     # Our own warnings become one line each; library warnings (PyTorch internals) are not the user's concern.
     warnings.simplefilter("ignore")
@@ -185,7 +185,8 @@ def _run(argv: Sequence[str] | None) -> int:
     # Every flag named after an Options field is passed through; unset ones leave the preset's value.
     options = options_from_args(args)
     bar = ProgressBar(enabled=not args.quiet)
-    try:
+
+    def paint() -> None:
         if args.demo:
             from ..imaging.samples import sample_painting, sample_photo
 
@@ -197,19 +198,8 @@ def _run(argv: Sequence[str] | None) -> int:
                 save_every=args.save_every, timelapse=args.timelapse, timelapse_every=args.timelapse_every,
                 style_masks=args.style_masks, callback=bar, on_start=None if args.quiet else _tell_tiling,
                 **options)
-    except Interrupted as interrupted:
-        bar.close()
-        print(f"impasto: {interrupted}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        bar.close()
-        print("impasto: interrupted before painting started; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ImpastoError as error:
-        bar.close()
-        print(f"impasto: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    bar.close()
-    if not args.quiet:
+
+    code, _ = run_to_the_end("impasto", bar, paint, str, "painting")
+    if code == 0 and not args.quiet:
         print(f"impasto: wrote {args.output}", file=sys.stderr)
-    return 0
+    return code

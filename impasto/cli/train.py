@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from ..config.choices import DEVICES, PRECISIONS, STABILITY_KINDS
 from ..config.presets import PRESETS
 from ..config.training import TrainingOptions
-from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, finite_number, int_in_range, number_list,
-                     one_line_warnings)
+from .common import (OneLineParser, finite_number, int_in_range, number_list, one_line_warnings,
+                     run_to_the_end)
 
 if TYPE_CHECKING:
     from ..engine.training import TrainingProgress
@@ -111,7 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``impasto train PAINTING... --photos SOURCE... -o NAME.pt [options]``."""
     args = build_parser().parse_args(argv)
     from ..api import train
-    from ..errors import ImpastoError, Interrupted
 
     one_line_warnings("impasto train")
     options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "preset", "stability", "device",
@@ -124,26 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         reached["step"] = progress.step
         bar(progress)
 
-    try:
-        model = train(args.paintings, args.photos, args.output, resume=args.resume, start_from=args.start_from,
-                      preview=args.preview,
-                      previews=args.previews, onnx=args.onnx, keep_training_state=not args.no_training_state,
-                      callback=each, **options)
-    except Interrupted as interrupted:
-        bar.close()
-        print(f"impasto train: interrupted after step {reached['step']}; model saved to "
-              f"{', '.join(map(str, interrupted.saved))} (continue with --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        bar.close()
-        print("impasto train: interrupted before training started; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ImpastoError as error:
-        bar.close()
-        print(f"impasto train: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    bar.close()
-    if not args.quiet:
+    code, model = run_to_the_end(
+        "impasto train", bar,
+        lambda: train(args.paintings, args.photos, args.output, resume=args.resume, start_from=args.start_from,
+                      preview=args.preview, previews=args.previews, onnx=args.onnx,
+                      keep_training_state=not args.no_training_state, callback=each, **options),
+        lambda stopped: (f"interrupted after step {reached['step']}; model saved to "
+                         f"{', '.join(map(str, stopped.saved))} (continue with --resume)"),
+        "training")
+    if code == 0 and not args.quiet:
         print(f"impasto train: wrote {args.output} ({model.steps} steps)"
               + (f" and {args.onnx}" if args.onnx else ""), file=sys.stderr)
-    return 0
+    return code
