@@ -17,7 +17,7 @@ from PIL import Image
 from .config.options import Options, check_int, resolve_options
 from .config.limits import DEFAULT_MAX_INPUT_PIXELS
 from .config.presets import DEFAULT_PRESET
-from .config.training import training_options
+from .config.training import TrainingOptions, training_options
 from .engine import Progress, Stylizer
 from .engine.instant import InstantPainter
 from .engine.training import Trainer, TrainingProgress, painting_digest
@@ -243,6 +243,58 @@ def run_metadata(stylizer: Stylizer, interrupted: bool) -> dict:
 
 # -- trained models: impasto train, and painting with one ---------------------------------------------------
 
+def _training_start(output: Path, resume: bool, start_from: Optional[PathLike],
+                    options: dict) -> tuple[Optional[TrainedModel], Optional[Path], dict]:
+    """The model a training continues (``resume``: the one in ``output``; ``start_from``: another's network
+    with a fresh optimizer), the start model's path, and the options: a continued model keeps the settings
+    it was trained with, but those given now (more steps...)."""
+    if resume and start_from is not None:
+        raise OptionError("resume continues the model in the output file; start_from begins from another: "
+                          "give one of them")
+    previous = _resumable(output) if resume else None
+    start_path = resolve_model(start_from) if start_from is not None else None
+    if start_path is not None:
+        started = load_model(start_path)
+        previous = TrainedModel(started.network, started.record, started.thumbnails)  # the optimizer starts afresh
+    if previous is not None:
+        recorded = previous.record.get("training_options")
+        options = {**(recorded if isinstance(recorded, dict) else {}), **options}
+    return previous, start_path, options
+
+
+def _check_model_names(output: Path, onnx: Optional[PathLike]) -> None:
+    """The model file ends in .pt; an ONNX file in .onnx, with the exporter installed."""
+    if output.suffix.lower() != ".pt":
+        raise OptionError(f"model file {display_path(output)} must end in .pt")
+    if onnx is not None:
+        if Path(onnx).suffix.lower() != ".onnx":
+            raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
+        check_onnx_export()
+
+
+def _preview_photo(preview: Optional[ImageLike], paths: list[Path],
+                   settings: TrainingOptions) -> tuple[Optional[Image.Image], Optional[Path], list[Path]]:
+    """The photo painted every ``preview_every`` steps, the training photo held out for it (when none was
+    given: the last one), and the photos left to train on."""
+    held_out = None
+    if preview is None and len(paths) > 1 and settings.preview_every:
+        held_out, paths = paths[-1], paths[:-1]  # the last photo is kept out of training to show progress
+    source = preview if preview is not None else held_out
+    image = load_image(source, "preview photo", settings.max_input_pixels) if source is not None else None
+    return image, held_out, paths
+
+
+def _training_record(paintings: Sequence[ImageLike], photos: int, held_out: Optional[Path],
+                     start_from: Optional[PathLike], previous: Optional[TrainedModel], resume: bool) -> dict:
+    """What a model file records of its training's sources (the Trainer adds its options and steps)."""
+    # Where a fine-tuning began: the model it started from, or (resumed) what the resumed model recorded.
+    started_from = ({"model": _source_name(start_from), "steps": previous.steps, "record": previous.record}
+                    if start_from is not None else previous.record.get("started_from") if resume else None)
+    return {"impasto": _version(), "paintings": [{"name": _source_name(p)} for p in paintings],
+            "photos": photos, "held_out": str(held_out) if held_out is not None else None,
+            **({"started_from": started_from} if started_from is not None else {})}
+
+
 def train(
     paintings: ImageLike | Sequence[ImageLike],
     photos: Sequence[PathLike],
@@ -274,28 +326,12 @@ def train(
     from .imaging.photos import load_photos, photo_paths
 
     output = Path(output)
-    if resume and start_from is not None:
-        raise OptionError("resume continues the model in the output file; start_from begins from another: "
-                          "give one of them")
-    previous = _resumable(output) if resume else None
-    start_path = resolve_model(start_from) if start_from is not None else None
-    if start_path is not None:
-        started = load_model(start_path)
-        previous = TrainedModel(started.network, started.record, started.thumbnails)  # the optimizer starts afresh
-    if previous is not None:
-        # A continued model keeps the settings it was trained with, but those given now (more steps...).
-        recorded = previous.record.get("training_options")
-        options = {**(recorded if isinstance(recorded, dict) else {}), **options}
+    previous, start_path, options = _training_start(output, resume, start_from, options)
     settings = training_options(**options)
     painting_list = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
     if not painting_list:
         raise OptionError("at least one painting is needed")
-    if output.suffix.lower() != ".pt":
-        raise OptionError(f"model file {display_path(output)} must end in .pt")
-    if onnx is not None:
-        if Path(onnx).suffix.lower() != ".onnx":
-            raise OptionError(f"ONNX file {display_path(onnx)} must end in .onnx")
-        check_onnx_export()
+    _check_model_names(output, onnx)
     paths = photo_paths(photos)
     inputs = (*painting_list, *paths, preview, start_path)
     for role, path in (("model file", output), ("ONNX file", onnx)):
@@ -308,19 +344,10 @@ def train(
     if previous is not None and settings.steps <= previous.steps:
         raise OptionError(f"the model has {previous.steps} steps already: ask for more (steps counts them all, e.g. "
                           f"{previous.steps + 500})")
-    held_out = None
-    if preview is None and len(paths) > 1 and settings.preview_every:
-        held_out, paths = paths[-1], paths[:-1]  # the last photo is kept out of training to show progress
-    preview_image = load_image(preview if preview is not None else held_out, "preview photo",
-                               settings.max_input_pixels) if (preview is not None or held_out is not None) else None
+    preview_image, held_out, paths = _preview_photo(preview, paths, settings)
     preview_folder = Path(previews) if previews is not None else output.with_name(output.stem + ".previews")
     photo_tensors = load_photos(paths, math.ceil(settings.crop * PHOTO_SCALE_RANGE[1]), settings.max_input_pixels)
-    # Where a fine-tuning began: the model it started from, or (resumed) what the resumed model recorded.
-    started_from = ({"model": _source_name(start_from), "steps": previous.steps, "record": previous.record}
-                    if start_from is not None else previous.record.get("started_from") if resume else None)
-    record = {"impasto": _version(), "paintings": [{"name": _source_name(p)} for p in painting_list],
-              "photos": len(photo_tensors), "held_out": str(held_out) if held_out is not None else None,
-              **({"started_from": started_from} if started_from is not None else {})}
+    record = _training_record(painting_list, len(photo_tensors), held_out, start_from, previous, resume)
     trainer = Trainer(images, photo_tensors, settings, network=network, resume=previous, record=record)
     if on_start is not None:
         on_start(trainer)
