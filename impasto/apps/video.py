@@ -147,28 +147,8 @@ def stylize_video(
     seed = still.seed if still.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
     painter = _FramePainter(_still_at(still, shape), style_images, network, seed, temporal_weight,
                             frame_iterations, flow, independent)
-    previous = _resumed_frame(clip, folder, done, shape)
-    seconds: list[float] = []
-    start = time.perf_counter()
     try:
-        for index, frame in enumerate(clip.read(done), start=done):
-            if index >= total:
-                break
-            began = time.perf_counter()
-            content = frame.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
-            stylizer = painter.stylizer(content, previous, style_weight)
-            painted = stylizer.run()
-            if painted.size != content.size:  # never: every frame is painted at the clip's size
-                painted = painted.resize(content.size, Image.Resampling.LANCZOS)
-            if style_weight is None:
-                # The first frame's style weight, balance included, for every frame after it.
-                style_weight = stylizer.plan.style_weight
-                _write_settings(folder, {**settings, "style_weight_used": style_weight})
-            _save_frame(painted, folder, index + 1)
-            previous = (content, image_to_tensor(painted))
-            seconds.append(time.perf_counter() - began)
-            if callback is not None:
-                callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, done))
+        seconds = _paint_frames(clip, painter, folder, settings, shape, done, total, style_weight, callback)
     except (KeyboardInterrupt, Interrupted):
         raise _interrupted(clip, folder, output, kind, shape) from None
     except ImpastoError as error:
@@ -186,6 +166,35 @@ def stylize_video(
     else:
         (folder / SETTINGS_FILE).unlink(missing_ok=True)
     return VideoResult(output, finished, len(seconds), seconds)
+
+
+def _paint_frames(clip: Clip, painter: _FramePainter, folder: Path, settings: dict, shape: tuple[int, int],
+                  done: int, total: int, style_weight: Optional[float],
+                  callback: Optional[Callable[[FrameProgress], None]]) -> list[float]:
+    """Paint the frames after the ``done`` ones up to ``total`` into the work ``folder``, each held to the
+    one before it; the seconds each took. The first frame painted fixes the style weight (balance included)
+    for every later one, and the settings file records it (``style_weight`` given: a resumed run's)."""
+    previous = _resumed_frame(clip, folder, done, shape)
+    seconds: list[float] = []
+    start = time.perf_counter()
+    for index, frame in enumerate(clip.read(done), start=done):
+        if index >= total:
+            break
+        began = time.perf_counter()
+        content = frame.resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+        stylizer = painter.stylizer(content, previous, style_weight)
+        painted = stylizer.run()
+        if painted.size != content.size:  # never: every frame is painted at the clip's size
+            painted = painted.resize(content.size, Image.Resampling.LANCZOS)
+        if style_weight is None:
+            style_weight = stylizer.plan.style_weight
+            _write_settings(folder, {**settings, "style_weight_used": style_weight})
+        _save_frame(painted, folder, index + 1)
+        previous = (content, image_to_tensor(painted))
+        seconds.append(time.perf_counter() - began)
+        if callback is not None:
+            callback(FrameProgress(index + 1, total, seconds[-1], time.perf_counter() - start, done))
+    return seconds
 
 
 def _check_video_settings(flow: str, temporal_weight: float, frame_iterations: int,
