@@ -379,6 +379,8 @@ def test_train_refuses_bad_input_in_one_line(tmp_path, photos_dir, style_path):
         (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--resume"], 1, "nothing to resume"),
         (["--photos", str(tmp_path / "*.nothing"), "-o", str(tmp_path / "m.pt")], 1, "matches no image"),
         (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--stability", "wobble"], 2, "--stability"),
+        (["--photos", str(photos_dir), "-o", str(tmp_path / "m.pt"), "--content-layers", "relu9_1"], 1,
+         "unknown layer 'relu9_1'"),
     ]
     for arguments, code, expected in cases:
         result = command("train", str(style_path), *arguments)
@@ -396,8 +398,13 @@ def test_training_can_start_from_a_trained_model(tmp_path, trained, vgg19_weight
     gradient_image(64, 64, seed=5).save(other)
     photos = [trained["folder"] / "p0.png", trained["folder"] / "p1.png"]
     output = tmp_path / "tuned.pt"
+    started = []
     model = train(other, photos, output, start_from=trained["path"], steps=start.steps + 3, stability_weight=100.0,
-                  checkpoint_every=0, preview_every=0, network=network)
+                  checkpoint_every=0, preview_every=0, network=network, content_layers="relu4_2",
+                  on_start=started.append)
+    # A fine-tuning may hold the photo by relu4_2 alone (--content-layers): the objective has no other.
+    assert started[0].objective.content_names == ["relu4_2"]
+    assert model.record["training_options"]["content_layers"] == "relu4_2"
     assert model.steps == start.steps + 3 and load_model(output).steps == start.steps + 3
     # The recorded settings of the model it began from are kept (its tiny network), those given now win.
     assert model.network.width == 8 and model.record["training_options"]["stability_weight"] == 100.0

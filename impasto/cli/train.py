@@ -70,6 +70,10 @@ def build_parser() -> OneLineParser:
         shown = f" (default {default})" if default is not None and "default:" not in help_text else ""
         kind = int_in_range(name) if isinstance(default, int) or name == "seed" else finite_number(name)
         group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=help_text + shown)
+    group.add_argument("--content-layers", dest="content_layers", metavar="LAYERS",
+                       help="the layers that hold the photo, e.g. relu4_2 or relu3_1,relu4_2 (default "
+                            "relu3_1,relu4_2: from scratch a network needs relu3_1 to keep the photo; a trained "
+                            "one fine-tuned on relu4_2 alone paints more of the painting)")
     group.add_argument("--style-blend", dest="style_blend", type=number_list,
                        help="weights of several paintings, e.g. 0.7,0.3")
     group.add_argument("--preset", choices=tuple(PRESETS), help=f"the still whose losses are trained on (default "
@@ -113,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..api import train
 
     one_line_warnings("impasto train")
-    options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "preset", "stability", "device",
-                                                     "precision")
+    options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "content_layers", "preset", "stability",
+                                                     "device", "precision")
                if getattr(args, name) is not None}
     bar = StepBar(args.quiet)
     reached = {"step": 0}
