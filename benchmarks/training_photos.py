@@ -41,6 +41,16 @@ Adam's state, as ``save_model(..., keep_training_state=False)`` writes it):
         --crop 192 --style-size 384 --preview ../shared/images/chelsea.png
     impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic.pt --start-from mosaic-1600.pt \\
         --steps 2200 --stability-weight 1000 --preview-every 0
+
+Then (2026-12-01, as for candy above, without the plain and low-rate steps; the first run was stopped at step
+2964 by SIGTERM, which saves the model, and resumed with --resume):
+
+    impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic-3700.pt --start-from mosaic \\
+        --steps 3700 --lr 5e-4 --content-layers relu4_2 --seed 2 --crop 192 --style-size 384 --preview-every 0 \\
+        --precision auto
+    impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic.pt --start-from mosaic-3700.pt \\
+        --steps 4000 --stability-weight 1000 --content-layers relu4_2 --lr 5e-4 --seed 3 --crop 192 \\
+        --style-size 384 --preview-every 0 --precision auto --no-training-state
 """
 from __future__ import annotations
 
