@@ -21,17 +21,17 @@ as run: a training from the bundled model stopped after its checkpoint at step 4
 constant, so --steps 4800 ends there too), 500 steps at a tenth of the learning rate, 1500 holding the photo by
 relu4_2 alone (the first 500 by Python's impasto.train with the same settings, then resumed), 300 steady:
 
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-4800.pt --start-from candy \
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-4800.pt --start-from candy \\
         --steps 4800 --seed 0 --crop 192 --style-size 384 --preview-every 0 --precision auto
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-5300.pt --start-from candy-4800.pt \
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-5300.pt --start-from candy-4800.pt \\
         --steps 5300 --lr 1e-4 --seed 1 --crop 192 --style-size 384 --preview-every 0 --precision auto
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-6800.pt --start-from candy-5300.pt \
-        --steps 5800 --lr 5e-4 --content-layers relu4_2 --seed 2 --crop 192 --style-size 384 --preview-every 0 \
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-6800.pt --start-from candy-5300.pt \\
+        --steps 5800 --lr 5e-4 --content-layers relu4_2 --seed 2 --crop 192 --style-size 384 --preview-every 0 \\
         --precision auto
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-6800.pt --resume --steps 6800 \
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-6800.pt --resume --steps 6800 \\
         --lr 5e-4 --content-layers relu4_2 --seed 2 --crop 192 --style-size 384 --preview-every 0 --precision auto
-    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --start-from candy-6800.pt \
-        --steps 7100 --stability-weight 1000 --content-layers relu4_2 --lr 5e-4 --seed 3 --crop 192 \
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy.pt --start-from candy-6800.pt \\
+        --steps 7100 --stability-weight 1000 --content-layers relu4_2 --lr 5e-4 --seed 3 --crop 192 \\
         --style-size 384 --preview-every 0 --precision auto --no-training-state
 
 The bundled mosaic model the same way, the fine-tuning in one command (2026-12-01; the file shipped without

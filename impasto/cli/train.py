@@ -84,7 +84,7 @@ def build_parser() -> OneLineParser:
     group.add_argument("--device", choices=DEVICES, help="auto (default), cpu, cuda or mps")
     group.add_argument("--precision", choices=PRECISIONS,
                        help="the loss network's arithmetic: float32 (default), bfloat16, or auto (bfloat16 on a "
-                            "CPU with it in hardware: 1.4x faster steps there; models trained so not yet scored)")
+                            "CPU with it in hardware: 1.3-1.4x faster steps there)")
     return parser
 
 

@@ -48,8 +48,9 @@ class TrainingOptions:
     preview_every: int = 100
     seed: Optional[int] = None
     device: str = "auto"
-    # The loss network's arithmetic. float32 by default: bfloat16 ("auto" on a CPU with AMX) makes a step 1.4x
-    # faster (benchmarks/RESULTS.md, "Half the bits"), but no model trained that way has been scored yet.
+    # The loss network's arithmetic. float32 by default: bfloat16 ("auto" on a CPU with AMX or AVX-512 BF16)
+    # makes a step 1.3-1.4x faster, and the bundled models' last steps were trained so (benchmarks/RESULTS.md,
+    # "Candy, further"), but no A/B from one start has compared the two yet.
     precision: str = "float32"
     preset: str = DEFAULT_PRESET
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS

@@ -52,7 +52,7 @@ def pick_device(name: str) -> torch.device:
 def has_bfloat16_hardware(device: torch.device) -> bool:
     """Whether ``device`` multiplies bfloat16 in hardware: on the CPU, Intel's AMX tiles or the AVX-512 BF16
     instructions (AMD Zen 4 and later, Intel Cooper Lake and later). Measured: one VGG-19 pass at 512x512
-    takes 0.41x of float32's time on an AMX Xeon and 0.55-0.6x on an AVX-512 BF16 EPYC (benchmarks/RESULTS.md).
+    takes 0.41x of float32's time on an AMX Xeon and 0.56-0.63x on an AVX-512 BF16 EPYC (benchmarks/RESULTS.md).
     A CPU with neither emulates bfloat16, slower than float32; GPUs are left in float32 until measured."""
     if device.type != "cpu":
         return False
