@@ -22,7 +22,8 @@ from impasto.errors import OptionError
 # architecture's flag is --network and --model names a trained model (impasto train).
 FLAGS_BEFORE = [
     "-h", "--help", "--demo", "-o", "--output", "--model", "--preset", "--quality", "--size", "--scales", "--min-size",
-    "--iterations", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels", "--style-octaves",
+    "--iterations", "--iterations-aspect", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels",
+    "--style-octaves",
     "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--protect", "--network", "--weights",
     "--pooling", "--content-layers", "--style-layers", "--content-weight", "--style-weight", "--style-balance",
     "--tv-weight", "--content-loss", "--style-norm", "--style-loss", "--tv-kind", "--tv-beta", "--init",

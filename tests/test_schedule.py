@@ -23,3 +23,23 @@ def test_step_decay_like_d2l():
     assert abs(learning_rate(options, second, 250) - 0.01 * 0.1**2) < 1e-12
     constant = resolve_options(lr_decay_every=0)
     assert learning_rate(constant, plan_stages(constant, (64, 64))[0], 1000) == constant.lr
+
+
+def test_the_default_gives_a_square_photo_fewer_iterations_at_the_last_scale_only():
+    options = resolve_options()  # impasto's preset: 40,20,8,10 for a 3:2 photo
+    assert options.iterations_aspect == 1.5
+    assert [s.iterations for s in plan_stages(options, (768, 512))] == [40, 20, 8, 10]  # 512x341: 3:2
+    assert [s.iterations for s in plan_stages(options, (512, 256))] == [40, 20, 8, 10]  # 2:1 keeps them too
+    # 512x512 has 1.5 times the pixels of 512x341: 10 / 1.5 = 6.7 -> 7; 4:3 (512x384): 10 * 174763 / 196608
+    assert [s.iterations for s in plan_stages(options, (1000, 1000))] == [40, 20, 8, 7]
+    assert [s.iterations for s in plan_stages(options, (1024, 768))] == [40, 20, 8, 9]
+    assert [s.iterations for s in plan_stages(options, (768, 1024))] == [40, 20, 8, 9]  # portrait alike
+
+
+def test_iterations_aspect_off_keeps_the_iterations_and_high_and_draft_are_as_given():
+    assert [s.iterations for s in plan_stages(resolve_options(iterations_aspect=0), (1000, 1000))] == [40, 20, 8, 10]
+    assert [s.iterations for s in plan_stages(resolve_options(quality="high"), (600, 600))] == [100, 50, 25, 35]
+    assert [s.iterations for s in plan_stages(resolve_options(quality="draft"), (600, 600))] == [30, 12, 1]
+    # A recipe with exact stage shapes is never changed, whatever the option says.
+    d2l = resolve_options("d2l", iterations_aspect=1.5)
+    assert [s.iterations for s in plan_stages(d2l, (500, 500))] == [500, 300]

@@ -45,7 +45,8 @@ INT_RANGES = {
 }
 
 # Numbers with a bound of their own (the other weights and rates only need to be finite and >= 0).
-FLOAT_RANGES = {"style_scale": (0.05, 8.0), "style_balance": (0.0, 2.0), "dpi": (1.0, 10_000.0)}
+FLOAT_RANGES = {"style_scale": (0.05, 8.0), "style_balance": (0.0, 2.0), "dpi": (1.0, 10_000.0),
+                "iterations_aspect": (0.0, 64.0)}
 
 
 def range_text(name: str) -> str:

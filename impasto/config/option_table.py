@@ -84,14 +84,19 @@ def _spec(name: str, group: str | None, kind: Kind, help: str | None = None, *, 
 
 _RUN_OPTIONS = (
     _spec("preset", None, Kind.CHOICE, "recipe to start from", choices=tuple(PRESETS), default=DEFAULT_PRESET),
-    _spec("quality", None, Kind.CHOICE, "draft (about 15 s), default (about 35 s) or high (about 100 s) for "
-                                        "512x341 px on a 2-core CPU; for the default preset",
+    _spec("quality", None, Kind.CHOICE, "draft (about 6 s), default (about 15 s) or high (about 40 s) for a "
+                                        "512 px photo on a 2-core CPU with bfloat16 hardware, about twice that "
+                                        "without; for the default preset",
           choices=tuple(QUALITY_LEVELS)),
     _spec("size", SIZE_AND_SCHEDULE, Kind.INT, "output long side in pixels (aspect ratio kept; {range})"),
     _spec("scales", SIZE_AND_SCHEDULE, Kind.INT, "number of coarse-to-fine scales ({range})"),
     _spec("min_size", SIZE_AND_SCHEDULE, Kind.INT, "long side of the first (coarsest) scale ({range})"),
     _spec("iterations", SIZE_AND_SCHEDULE, Kind.INT_LIST,
           "iterations per scale: one number or a list, e.g. 100,50,20 (each {range})"),
+    _spec("iterations_aspect", SIZE_AND_SCHEDULE, Kind.BOUNDED_NUMBER,
+          "the last scale's iterations are for an image this elongated (long side / short side; 1.5 in the "
+          "default preset): a squarer one, with more pixels at the same --size, gets proportionally fewer "
+          "there, so it takes about as long (0: as given; {range})", metavar="RATIO"),
     _spec("style_size", SIZE_AND_SCHEDULE, Kind.INT,
           "style images' long side at the output scale (default: --size; {range})"),
     _spec("style_shape", SIZE_AND_SCHEDULE, Kind.CHOICE,

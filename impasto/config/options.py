@@ -25,6 +25,10 @@ class Options:
     scales: int = 4
     min_size: int = 160
     iterations: Union[int, list] = 100
+    # > 0: the last scale's iterations are for an image of this aspect ratio (long side / short side) at
+    # ``size``; a squarer image, which has more pixels at the same long side, gets proportionally fewer there,
+    # so every image of one size costs about the same (impasto.engine.schedule.plan_stages). 0: as given.
+    iterations_aspect: float = 0.0
     style_size: Optional[int] = None
     style_scale: Optional[float] = None  # style images' long side relative to the output's (jcjohnson's -style_scale)
     style_blend: Optional[list] = None
@@ -163,6 +167,10 @@ class Options:
         for name in ("content_weight", "style_weight", "tv_weight", "tv_beta", "lr", "lr_decay"):
             check_number(name, getattr(self, name))
         check_bounded_number("style_balance", self.style_balance)
+        check_bounded_number("iterations_aspect", self.iterations_aspect)
+        if 0 < self.iterations_aspect < 1:
+            raise OptionError(f"iterations_aspect must be 0 (iterations as given) or a long side over a short "
+                              f"side, at least 1, got {self.iterations_aspect}")
         if self.lr <= 0:
             raise OptionError(f"lr must be > 0, got {self.lr}")
         if self.lr_decay <= 0:

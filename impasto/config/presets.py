@@ -37,12 +37,16 @@ PRESETS: dict[str, dict] = {
     #   - fewer iterations at the small scales and more at 512 px (40/20/8/10): the texture the judge found
     #     missing is made at the last scale, and small scales cost relatively more on some CPUs.
     "impasto": {
-        "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 35 s "
-                       "for 512x341 px on a 2-core CPU (--quality draft|high for less or more)",
+        "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 15 s "
+                       "for a 512 px photo on a 2-core CPU with bfloat16 hardware, about 30 s without "
+                       "(--quality draft|high for less or more)",
         "size": 512,
         "scales": 4,
         "min_size": 128,
         "iterations": [40, 20, 8, 10],
+        # 10 at 512 px for a 3:2 photo; a square one (1.5 times the pixels) gets 7, so that it too is painted
+        # in about 15 VGG passes on a bfloat16 CPU (benchmarks/RESULTS.md, "Square photos").
+        "iterations_aspect": 1.5,
         "optimizer": "adam",
         "lr": 0.1,
         "lr_decay": 1.0,
@@ -205,13 +209,14 @@ DEFAULT_PRESET = "impasto"
 
 # --quality: the same recipe with less or more work, for the default preset. "default" changes nothing.
 QUALITY_LEVELS: dict[str, dict] = {
-    "draft": {"scales": 3, "iterations": [30, 12, 1], "style_octaves": 1},  # a quick look, about 15 s
+    "draft": {"scales": 3, "iterations": [30, 12, 1], "style_octaves": 1},  # a quick look, about 6 s
     "default": {},
-    # About 100 s for 512x341 px. The extra iterations pull the image back toward the photo's structure, so a
-    # stronger style weight is affordable; most of them go to the 512 px scale, where the texture the
+    # About 40 s for a 512 px photo (bfloat16). The extra iterations pull the image back toward the photo's
+    # structure, so a stronger style weight is affordable; most of them go to the 512 px scale, where the texture the
     # independent judge looks for is made (benchmarks/RESULTS.md, "Painting per second": against 120/60/30/30
     # at style weight 2.5 it brought mosaic from 1.14x the reference's style distance to 0.99x).
-    "high": {"iterations": [100, 50, 25, 35], "style_weight": 3.5},
+    # Every photo gets all of them, whatever its shape: high is for quality, not a time budget.
+    "high": {"iterations": [100, 50, 25, 35], "style_weight": 3.5, "iterations_aspect": 0.0},
 }
 
 
