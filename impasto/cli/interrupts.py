@@ -4,6 +4,11 @@ An interrupt raised in the middle of ``import torch`` can leave the import machi
 process then hangs instead of exiting), and one raised while the interpreter is still importing the CLI
 prints a traceback. So the command notes signals from its first line until its imports are done, then acts
 on them. Library users never see this: only the command (``impasto``, ``python -m impasto``) calls it.
+
+After the start, a signal raises KeyboardInterrupt where the command is, and is noted too. A KeyboardInterrupt
+can be lost on its way: one raised inside a finaliser (``__del__``, a weakref callback) is printed and dropped
+by CPython, and C code that clears errors drops it too. Once in some fifty runs CI saw a Ctrl-C during start-up
+ignored that way, the run then painting on. ``raise_if_lost``, called at every step, raises it again.
 """
 from __future__ import annotations
 
@@ -20,6 +25,11 @@ def raise_interrupt(signum, frame) -> None:  # noqa: ARG001 - signal handler sig
     raise KeyboardInterrupt
 
 
+def _note_and_raise(signum, frame) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
 def hold() -> None:
     """From now on, Ctrl-C and SIGTERM are only noted."""
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -27,9 +37,19 @@ def hold() -> None:
 
 
 def release() -> None:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt again; one that was noted while held is raised now."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, raise_interrupt)
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt again (and are noted for ``raise_if_lost``); one that was
+    noted while held is raised now."""
+    held = bool(_received)
+    _received.clear()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note_and_raise)
+    if held:
+        raise KeyboardInterrupt
+
+
+def raise_if_lost() -> None:
+    """Raise KeyboardInterrupt if a signal came since ``release`` and the command is still working: its own
+    KeyboardInterrupt was lost on the way (it ends the work where it lands, so the work never asks again)."""
     if _received:
         _received.clear()
         raise KeyboardInterrupt

@@ -60,6 +60,7 @@ class ProgressBar:
         self.bar = None
 
     def __call__(self, progress: Progress) -> None:
+        interrupts.raise_if_lost()  # every step: a Ctrl-C that a library swallowed still ends the run
         if not self.enabled:
             return
         if self.bar is None:
