@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..config.choices import DEVICES, PRECISIONS, STABILITY_KINDS
 from ..config.presets import PRESETS
 from ..config.training import TrainingOptions
+from . import interrupts
 from .common import (OneLineParser, finite_number, int_in_range, number_list, one_line_warnings,
                      run_to_the_end)
 
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reached = {"step": 0}
 
     def each(progress: TrainingProgress) -> None:
+        interrupts.raise_if_lost()  # every step: a Ctrl-C that a library swallowed still ends the training
         reached["step"] = progress.step
         bar(progress)
 

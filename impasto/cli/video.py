@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from ..apps.video import FrameProgress, VideoResult, stylize_video
 from ..config.option_table import VIDEO
-from ..errors import ImpastoError, Interrupted, display_path
-from .common import (EXIT_ERROR, EXIT_INTERRUPTED, OneLineParser, add_options, add_run_options, one_line_warnings,
-                     options_from_args, refuse_still_options)
+from ..errors import Interrupted, display_path
+from .common import (OneLineParser, add_options, add_run_options, one_line_warnings, options_from_args,
+                     refuse_still_options, run_to_the_end)
 
 
 def build_parser() -> OneLineParser:
@@ -86,17 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give at least one style image (painting), or --model")
     one_line_warnings("impasto")  # "impasto: warning: ..." as the still command says it, not Python's two lines
     bar = FrameBar(args.quiet)
-    try:
-        result = _paint(args, bar)
-    except Interrupted as interrupted:
-        where = ", ".join(display_path(path) for path in interrupted.saved) or "nowhere (no frame was finished)"
-        code, message = EXIT_INTERRUPTED, (f"interrupted; the frames done so far are in {where} (add --resume "
-                                           f"to continue)")
-    except ImpastoError as error:
-        code, message = EXIT_ERROR, f"error: {error}"
-    else:
-        code, message = 0, None if args.quiet else f"wrote {display_path(result.output)} ({result.frames} frames)"
-    bar.close()  # before the last line, which would otherwise print over the bar
-    if message:
-        print(f"impasto video: {message}", file=sys.stderr)
+    code, result = run_to_the_end("impasto video", bar, lambda: _paint(args, bar), _interrupted, "painting")
+    if code == 0 and not args.quiet:
+        print(f"impasto video: wrote {display_path(result.output)} ({result.frames} frames)", file=sys.stderr)
     return code
+
+
+def _interrupted(stopped: Interrupted) -> str:
+    where = ", ".join(display_path(path) for path in stopped.saved) or "nowhere (no frame was finished)"
+    return f"interrupted; the frames done so far are in {where} (add --resume to continue)"
