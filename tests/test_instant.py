@@ -401,10 +401,13 @@ def test_training_can_start_from_a_trained_model(tmp_path, trained, vgg19_weight
     started = []
     model = train(other, photos, output, start_from=trained["path"], steps=start.steps + 3, stability_weight=100.0,
                   checkpoint_every=0, preview_every=0, network=network, content_layers="relu4_2",
-                  on_start=started.append)
+                  style_layers="relu1_1:4,relu3_1", on_start=started.append)
     # A fine-tuning may hold the photo by relu4_2 alone (--content-layers): the objective has no other.
     assert started[0].objective.content_names == ["relu4_2"]
     assert model.record["training_options"]["content_layers"] == "relu4_2"
+    # --style-layers: these layers and weights, and no other, in the style term and in the model's record.
+    assert [tuple(pair) for pair in started[0].objective.style.weighted_layers] == [("relu1_1", 4.0), ("relu3_1", 1.0)]
+    assert [tuple(pair) for pair in model.record["losses"]["style_layers"]] == [("relu1_1", 4.0), ("relu3_1", 1.0)]
     assert model.steps == start.steps + 3 and load_model(output).steps == start.steps + 3
     # The recorded settings of the model it began from are kept (its tiny network), those given now win.
     assert model.network.width == 8 and model.record["training_options"]["stability_weight"] == 100.0

@@ -75,6 +75,9 @@ def build_parser() -> OneLineParser:
                        help="the layers that hold the photo, e.g. relu4_2 or relu3_1,relu4_2 (default "
                             "relu3_1,relu4_2: from scratch a network needs relu3_1 to keep the photo; a trained "
                             "one fine-tuned on relu4_2 alone paints more of the painting)")
+    group.add_argument("--style-layers", dest="style_layers", metavar="LAYERS",
+                       help="the style layers and their weights, e.g. relu1_1:4,relu2_1,relu3_1,relu4_1,relu5_1:0.2 "
+                            "(default: the preset's; a heavier relu1_1 matches the painting's colours more closely)")
     group.add_argument("--style-blend", dest="style_blend", type=number_list,
                        help="weights of several paintings, e.g. 0.7,0.3")
     group.add_argument("--preset", choices=tuple(PRESETS), help=f"the still whose losses are trained on (default "
@@ -118,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..api import train
 
     one_line_warnings("impasto train")
-    options = {name: getattr(args, name) for name in (*_HELP, "style_blend", "content_layers", "preset", "stability",
-                                                     "device", "precision")
+    options = {name: getattr(args, name)
+               for name in (*_HELP, "style_blend", "content_layers", "style_layers", "preset", "stability", "device",
+                            "precision")
                if getattr(args, name) is not None}
     bar = StepBar(args.quiet)
     reached = {"step": 0}

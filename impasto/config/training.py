@@ -39,6 +39,7 @@ class TrainingOptions:
     style_weight: Optional[float] = None
     tv_weight: Optional[float] = None
     content_layers: Optional[list] = None  # None: TRAINING_CONTENT_LAYERS
+    style_layers: Optional[list] = None  # None: the preset's (the still's own)
     # Against flicker in video without optical flow at inference: the painting of a photo is held to the
     # painting of the same photo moved slightly ("motion") or with a little noise ("noise", Gupta et al. 2017).
     stability_weight: float = 0.0
@@ -82,6 +83,7 @@ class TrainingOptions:
             style_weight=base.style_weight * TRAINING_STYLE_FACTOR if self.style_weight is None else self.style_weight,
             tv_weight=base.tv_weight if self.tv_weight is None else self.tv_weight,
             content_layers=TRAINING_CONTENT_LAYERS if self.content_layers is None else self.content_layers,
+            style_layers=base.style_layers if self.style_layers is None else self.style_layers,
             style_blend=self.style_blend, device=self.device,
             precision=self.precision).validate()
 
