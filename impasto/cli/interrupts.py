@@ -12,7 +12,9 @@ ignored that way, the run then painting on. ``raise_if_lost``, called at every s
 """
 from __future__ import annotations
 
+import contextlib
 import signal
+from typing import Iterator, Optional
 
 _received: list[int] = []
 
@@ -53,3 +55,26 @@ def raise_if_lost() -> None:
     if _received:
         _received.clear()
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM only noted inside the block, acted on when it ends (``hold``, then ``release``)."""
+    hold()
+    try:
+        yield
+    finally:
+        release()
+
+
+def load_detectors(protect: Optional[str]) -> None:
+    """Import MediaPipe's detectors now when a run with ``protect`` (None: the preset's "auto") will use them.
+
+    MediaPipe imports protobuf's C extension, which prints and drops a KeyboardInterrupt raised while it loads:
+    CI saw a Ctrl-C during start-up turn into a traceback and a run that painted on. A command calls this
+    while signals are held; the run would import them anyway.
+    """
+    if (protect or "auto") != "none":
+        from ..imaging.people import detectors_installed
+
+        detectors_installed()

@@ -7,7 +7,6 @@ every value before PyTorch is imported; Ctrl-C and SIGTERM are held until then (
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -124,19 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-@contextlib.contextmanager
-def _signals_held():
-    """Hold Ctrl-C and SIGTERM while the arguments are parsed and PyTorch is imported, then act on them
-    (see ``impasto.interrupts``); from then on SIGTERM ends a run like Ctrl-C does."""
-    interrupts.hold()
-    try:
-        yield
-    finally:
-        interrupts.release()
-
-
 SUBCOMMANDS = ("web", "video", "batch", "train")
-
 
 
 def _run_subcommand(name: str, argv: list[str]) -> int:
@@ -147,14 +134,14 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
 
         return web_main(argv)
     if name == "video":
-        with _signals_held():
+        with interrupts.held():
             from .video import main as video_main
         return video_main(argv)
     if name == "train":
-        with _signals_held():
+        with interrupts.held():
             from .train import main as train_main
         return train_main(argv)
-    with _signals_held():
+    with interrupts.held():
         from .batch import main as batch_main
     return batch_main(argv)
 
@@ -163,7 +150,7 @@ def _run(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in SUBCOMMANDS:
         return _run_subcommand(argv[0], argv[1:])
-    with _signals_held():
+    with interrupts.held():
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.demo and args.images:
@@ -175,6 +162,8 @@ def _run(argv: Sequence[str] | None) -> int:
             parser.error("give a content image and at least one style image (or --demo)")
         from ..api import stylize
         from ..errors import ImpastoWarning
+        if args.trained_model is None:
+            interrupts.load_detectors(args.protect)
 
     # Our own warnings become one line each; library warnings (PyTorch internals) are not the user's concern.
     warnings.simplefilter("ignore")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from ..apps.video import FrameProgress, VideoResult, stylize_video
 from ..config.option_table import VIDEO
 from ..errors import Interrupted, display_path
+from . import interrupts
 from .common import (OneLineParser, add_options, add_run_options, one_line_warnings, options_from_args,
                      refuse_still_options, run_to_the_end)
 
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              allowed=("size", "preserve_colors", "device"))
     elif not args.styles:
         parser.error("give at least one style image (painting), or --model")
+    if args.trained_model is None:
+        with interrupts.held():
+            interrupts.load_detectors(args.protect)
     one_line_warnings("impasto")  # "impasto: warning: ..." as the still command says it, not Python's two lines
     bar = FrameBar(args.quiet)
     code, result = run_to_the_end("impasto video", bar, lambda: _paint(args, bar), _interrupted, "painting")
