@@ -6,9 +6,10 @@ prints a traceback. So the command notes signals from its first line until its i
 on them. Library users never see this: only the command (``impasto``, ``python -m impasto``) calls it.
 
 After the start, a signal raises KeyboardInterrupt where the command is, and is noted too. A KeyboardInterrupt
-can be lost on its way: one raised inside a finaliser (``__del__``, a weakref callback) is printed and dropped
-by CPython, and C code that clears errors drops it too. Once in some fifty runs CI saw a Ctrl-C during start-up
-ignored that way, the run then painting on. ``raise_if_lost``, called at every step, raises it again.
+can be lost on its way: C code that clears errors drops it, and CPython prints and drops one raised inside a
+finaliser. CI saw one land while MediaPipe loaded protobuf's C extension, which printed a traceback and went on,
+and the run painted on. So the commands load MediaPipe while signals are held (``load_detectors``), and
+``raise_if_lost``, called at every step, raises a lost one again.
 """
 from __future__ import annotations
 
@@ -23,11 +24,7 @@ def _note(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
     _received.append(signum)
 
 
-def raise_interrupt(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
-    raise KeyboardInterrupt
-
-
-def _note_and_raise(signum, frame) -> None:
+def _note_and_raise(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
     _received.append(signum)
     raise KeyboardInterrupt
 
