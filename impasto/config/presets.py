@@ -212,9 +212,9 @@ QUALITY_LEVELS: dict[str, dict] = {
     "draft": {"scales": 3, "iterations": [30, 12, 1], "style_octaves": 1},  # a quick look, about 6 s
     "default": {},
     # About 40 s for a 512 px photo (bfloat16). The extra iterations pull the image back toward the photo's
-    # structure, so a stronger style weight is affordable; most of them go to the 512 px scale, where the texture the
-    # independent judge looks for is made (benchmarks/RESULTS.md, "Painting per second": against 120/60/30/30
-    # at style weight 2.5 it brought mosaic from 1.14x the reference's style distance to 0.99x).
+    # structure, so a stronger style weight is affordable; most of them go to the 512 px scale, where the
+    # texture the independent judge looks for is made (benchmarks/RESULTS.md, "Painting per second": against
+    # 120/60/30/30 at style weight 2.5 it brought mosaic from 1.14x the reference's style distance to 0.99x).
     # Every photo gets all of them, whatever its shape: high is for quality, not a time budget.
     "high": {"iterations": [100, 50, 25, 35], "style_weight": 3.5, "iterations_aspect": 0.0},
 }
