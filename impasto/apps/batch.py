@@ -294,7 +294,7 @@ class Worker:
         if trained_model is not None:
             from ..engine.instant import InstantPainter
 
-            self.painter = InstantPainter(trained_model, resolved.device)
+            self.painter = InstantPainter(trained_model, resolved.device, resolved.precision)
         else:
             self._network(resolved.weights, resolved.model)
 

@@ -28,7 +28,7 @@ from .video import FrameProgress, VideoResult, check_not_among_inputs, check_out
 
 def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str, output: str | os.PathLike, *,
                            size: int = 512, preserve_colors: Optional[str] = None, max_frames: Optional[int] = None,
-                           device: str = "auto",
+                           device: str = "auto", precision: str = "auto",
                            callback: Optional[Callable[[FrameProgress], None]] = None) -> VideoResult:
     """Paint the clip ``input`` with ``model`` (an ``InstantPainter`` or a model file) into ``output``, each
     frame's long side ``size`` px; ``preserve_colors="luminance"`` keeps each frame's own colours."""
@@ -37,7 +37,7 @@ def paint_video_with_model(input: str | os.PathLike, model: InstantPainter | str
     check_int("size", size)
     if max_frames is not None:
         check_int("max_frames", max_frames)
-    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device)
+    painter = model if isinstance(model, InstantPainter) else InstantPainter(model, device, precision)
     output = Path(output)
     kind = output_kind(output)
     clip = open_clip(input)

@@ -163,7 +163,8 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 # What painting with a trained model (--model) takes of a still's options: its style, loss weights and schedule
 # are trained in.
-MODEL_OPTIONS = ("size", "preserve_colors", "tile", "device", "max_input_pixels", "keep_profile", "keep_gps", "dpi")
+MODEL_OPTIONS = ("size", "preserve_colors", "tile", "device", "precision", "max_input_pixels", "keep_profile",
+                 "keep_gps", "dpi")
 
 
 def refuse_still_options(parser: argparse.ArgumentParser, args: argparse.Namespace, others: Iterable[str] = (),

@@ -19,6 +19,9 @@ from . import interrupts
 from .common import (OneLineParser, add_options, add_run_options, one_line_warnings, options_from_args,
                      refuse_still_options, run_to_the_end)
 
+# What a clip painted by a trained model (--model) takes of a still's options.
+VIDEO_MODEL_OPTIONS = ("size", "preserve_colors", "device", "precision")
+
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
@@ -62,7 +65,7 @@ def _paint(args: argparse.Namespace, bar: FrameBar) -> VideoResult:
     if args.trained_model is not None:
         from ..apps.instant_video import paint_video_with_model
 
-        given = {name: getattr(args, name) for name in ("size", "preserve_colors", "device", "max_frames")
+        given = {name: getattr(args, name) for name in (*VIDEO_MODEL_OPTIONS, "max_frames")
                  if getattr(args, name) is not None}
         return paint_video_with_model(args.input, args.trained_model, args.output, callback=bar, **given)
     return stylize_video(args.input, args.styles, args.output, preset=args.preset,
@@ -82,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.styles:
             parser.error("--model paints in the model's style: give no painting")
         refuse_still_options(parser, args, ("independent", "resume", "keep_frames"),
-                             allowed=("size", "preserve_colors", "device"))
+                             allowed=VIDEO_MODEL_OPTIONS)
     elif not args.styles:
         parser.error("give at least one style image (painting), or --model")
     if args.trained_model is None:
