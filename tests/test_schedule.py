@@ -25,21 +25,24 @@ def test_step_decay_like_d2l():
     assert learning_rate(constant, plan_stages(constant, (64, 64))[0], 1000) == constant.lr
 
 
-def test_the_default_gives_a_square_photo_fewer_iterations_at_the_last_scale_only():
+def test_the_default_gives_a_square_photo_fewer_iterations_at_every_scale():
     options = resolve_options()  # impasto's preset: 40,20,8,10 for a 3:2 photo
     assert options.iterations_aspect == 1.5
     assert [s.iterations for s in plan_stages(options, (768, 512))] == [40, 20, 8, 10]  # 512x341: 3:2
     assert [s.iterations for s in plan_stages(options, (512, 256))] == [40, 20, 8, 10]  # 2:1 keeps them too
-    # 512x512 has 1.5 times the pixels of 512x341: 10 / 1.5 = 6.7 -> 7; 4:3 (512x384): 10 * 174763 / 196608
-    assert [s.iterations for s in plan_stages(options, (1000, 1000))] == [40, 20, 8, 7]
-    assert [s.iterations for s in plan_stages(options, (1024, 768))] == [40, 20, 8, 9]
-    assert [s.iterations for s in plan_stages(options, (768, 1024))] == [40, 20, 8, 9]  # portrait alike
+    # A square has 1.5 times a 3:2 photo's pixels at every scale: 40 / 1.5 = 26.7 -> 27, 13.3 -> 13, 5.3 -> 5,
+    # 6.7 -> 7; 4:3 (512x384 at the last scale) 10 * (512 * 512 / 1.5) / (512 * 384) = 8.9 -> 9.
+    assert [s.iterations for s in plan_stages(options, (1000, 1000))] == [27, 13, 5, 7]
+    assert [s.iterations for s in plan_stages(options, (1024, 768))] == [36, 18, 7, 9]
+    assert [s.iterations for s in plan_stages(options, (768, 1024))] == [36, 18, 7, 9]  # portrait alike
+    # Draft: the square gets 20, 8 and its one last iteration (never fewer than one).
+    assert [s.iterations for s in plan_stages(resolve_options(quality="draft"), (600, 600))] == [20, 8, 1]
+    assert [s.iterations for s in plan_stages(resolve_options(quality="draft"), (600, 400))] == [30, 12, 1]
 
 
-def test_iterations_aspect_off_keeps_the_iterations_and_high_and_draft_are_as_given():
+def test_iterations_aspect_off_keeps_the_iterations_and_high_is_as_given():
     assert [s.iterations for s in plan_stages(resolve_options(iterations_aspect=0), (1000, 1000))] == [40, 20, 8, 10]
     assert [s.iterations for s in plan_stages(resolve_options(quality="high"), (600, 600))] == [100, 50, 25, 35]
-    assert [s.iterations for s in plan_stages(resolve_options(quality="draft"), (600, 600))] == [30, 12, 1]
     # A recipe with exact stage shapes is never changed, whatever the option says.
     d2l = resolve_options("d2l", iterations_aspect=1.5)
     assert [s.iterations for s in plan_stages(d2l, (500, 500))] == [500, 300]

@@ -94,9 +94,9 @@ _RUN_OPTIONS = (
     _spec("iterations", SIZE_AND_SCHEDULE, Kind.INT_LIST,
           "iterations per scale: one number or a list, e.g. 100,50,20 (each {range})"),
     _spec("iterations_aspect", SIZE_AND_SCHEDULE, Kind.BOUNDED_NUMBER,
-          "the last scale's iterations are for an image this elongated (long side / short side; 1.5 in the "
-          "default preset): a squarer one, with more pixels at the same --size, gets proportionally fewer "
-          "there, so it takes about as long (0: as given; {range})", metavar="RATIO"),
+          "the iterations are for an image this elongated (long side / short side; 1.5 in the default "
+          "preset): a squarer one, with more pixels at the same --size, gets proportionally fewer at every "
+          "scale, so it takes about as long (0: as given; {range})", metavar="RATIO"),
     _spec("style_size", SIZE_AND_SCHEDULE, Kind.INT,
           "style images' long side at the output scale (default: --size; {range})"),
     _spec("style_shape", SIZE_AND_SCHEDULE, Kind.CHOICE,

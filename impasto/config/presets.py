@@ -44,8 +44,9 @@ PRESETS: dict[str, dict] = {
         "scales": 4,
         "min_size": 128,
         "iterations": [40, 20, 8, 10],
-        # 10 at 512 px for a 3:2 photo; a square one (1.5 times the pixels) gets 7, so that it too is painted
-        # in about 15 VGG passes on a bfloat16 CPU (benchmarks/RESULTS.md, "Square photos").
+        # For a 3:2 photo; a square one (1.5 times the pixels at every scale) gets 27/13/5/7, so that it too
+        # is painted in about 15 VGG passes on a bfloat16 CPU, and its draft (20/8/1) in 5 (benchmarks/
+        # RESULTS.md, "Square photos" and "Every scale by the pixels").
         "iterations_aspect": 1.5,
         "optimizer": "adam",
         "lr": 0.1,

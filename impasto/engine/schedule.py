@@ -47,19 +47,21 @@ def plan_stages(options: Options, content_size: tuple[int, int]) -> list[Stage]:
         shapes = [fit_long_side(width, height, long) for long in longs]
     iterations = list(options.iterations)
     if options.iterations_aspect and options.stage_shapes is None:
-        iterations[-1] = last_scale_iterations(iterations[-1], shapes[-1], options.size, options.iterations_aspect)
+        iterations = [scale_iterations(count, shape, options.iterations_aspect)
+                      for count, shape in zip(iterations, shapes)]
     return [Stage(i, shape, iterations[i], options.lr_decay_every[i]) for i, shape in enumerate(shapes)]
 
 
-def last_scale_iterations(iterations: int, shape: tuple[int, int], size: int, aspect: float) -> int:
-    """The last scale's iterations for an image of ``shape`` when ``iterations`` are meant for one of
-    ``aspect`` (long side / short side) at long side ``size``.
+def scale_iterations(iterations: int, shape: tuple[int, int], aspect: float) -> int:
+    """A scale's iterations for an image of ``shape`` when ``iterations`` are meant for one of ``aspect``
+    (long side / short side) with the same long side.
 
-    The last scale is most of a run's time, and its cost grows with the pixels: at one long side a square
-    photo has 1.5 times the pixels of a 3:2 one. Fewer iterations for it keep the time of a run about the
-    same whatever the photo's shape (the issue "Paint like the masters in half a minute" sets a budget per
-    512 px image); an image as elongated as ``aspect`` or more keeps them all, and none gets fewer than one.
+    A step's cost grows with the pixels: at one long side a square photo has 1.5 times the pixels of a 3:2
+    one. Proportionally fewer iterations at every scale keep the time of a run about the same whatever the
+    photo's shape (the issue "Paint like the masters in half a minute" sets a budget per 512 px image); an
+    image as elongated as ``aspect`` or more keeps them all, and none gets fewer than one.
     """
+    size = max(shape)
     budget_pixels = size * size / aspect
     pixels = shape[0] * shape[1]
     if pixels <= budget_pixels:
