@@ -156,13 +156,11 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
     kind = output_kind(path)
     if kind == "folder":
         path.mkdir(exist_ok=True)
-        count = 0
         for count, frame in enumerate(frames, start=1):
             atomic_write(path / f"frame_{count:06d}.png", lambda file, frame=frame: frame.save(file, format="PNG"))
         return path
     av = _av()
-    container_format, codec, pixel_format, audio_codec = VIDEO_FORMATS[kind]
-
+    codec = VIDEO_FORMATS[kind][1]
     frames = iter(frames)
     first = next(frames, None)
     if first is None:
@@ -171,45 +169,49 @@ def write_clip(path: str | os.PathLike, frames: Iterable[Image.Image], fps: Frac
     if codec is not None and (width % 2 or height % 2):
         raise OutputError(f"{codec} needs even frame sizes, got {width}x{height}: make the frames' width and "
                           f"height even before writing {display_path(path)}")
-
-    def same_size(frames: Iterable[Image.Image], start: int = 1) -> Iterator[Image.Image]:
-        for number, frame in enumerate(frames, start=start):
-            if frame.size != first.size:
-                raise OutputError(f"frame {number} is {frame.size[0]}x{frame.size[1]}, not {width}x{height} like "
-                                  f"the first: the frames of a clip have one size ({display_path(path)} not "
-                                  f"written)")
-            yield frame
-
+    sized = _of_one_size(itertools.chain([first], frames), first.size, path)
     if kind == ".gif":
+        next(sized)  # the first frame, saved as the GIF's own
         # GIF counts time in hundredths of a second: the nearest frame duration to 1/fps.
         duration = max(20, round(100 / fps) * 10)
-        return atomic_write(path, lambda file: first.save(file, format="GIF", save_all=True,
-                                                           append_images=same_size(frames, start=2),
+        return atomic_write(path, lambda file: first.save(file, format="GIF", save_all=True, append_images=sized,
                                                            duration=duration, loop=0))
+    return atomic_write(path, lambda file: _encode(av, file, kind, sized, first.size, fps, audio_from))
 
-    def encode(file) -> None:
-        with av.open(file, "w", format=container_format) as output:
-            # Every stream is added before the first packet: the container's header is written then.
-            video = output.add_stream(codec, rate=fps)
-            video.width, video.height = first.size
-            video.pix_fmt = pixel_format
-            if codec == "libx264":
-                video.options = {"crf": "18", "preset": "medium"}  # visually lossless for stills
-            elif codec == "libvpx-vp9":
-                video.options = {"crf": "30", "b": "0", "deadline": "good", "cpu-used": "4"}
-            sound = _audio_stream(av, audio_from, output, audio_codec) \
-                if audio_from is not None and audio_from.has_audio and audio_codec is not None else None
-            written = 0
-            for frame in same_size(itertools.chain([first], frames)):
-                for packet in video.encode(av.VideoFrame.from_image(frame)):
-                    output.mux(packet)
-                written += 1
-            for packet in video.encode():
+
+def _of_one_size(frames: Iterable[Image.Image], size: tuple[int, int], path: Path) -> Iterator[Image.Image]:
+    """``frames`` as they come; an ``OutputError`` at the first one whose size is not ``size``."""
+    for number, frame in enumerate(frames, start=1):
+        if frame.size != size:
+            raise OutputError(f"frame {number} is {frame.size[0]}x{frame.size[1]}, not {size[0]}x{size[1]} like "
+                              f"the first: the frames of a clip have one size ({display_path(path)} not written)")
+        yield frame
+
+
+def _encode(av, file, kind: str, frames: Iterable[Image.Image], size: tuple[int, int], fps: Fraction,
+            audio_from: Optional[Clip]) -> None:
+    """The frames (and ``audio_from``'s sound) encoded into ``file`` in ``kind``'s container and codecs."""
+    container_format, codec, pixel_format, audio_codec = VIDEO_FORMATS[kind]
+    with av.open(file, "w", format=container_format) as output:
+        # Every stream is added before the first packet: the container's header is written then.
+        video = output.add_stream(codec, rate=fps)
+        video.width, video.height = size
+        video.pix_fmt = pixel_format
+        if codec == "libx264":
+            video.options = {"crf": "18", "preset": "medium"}  # visually lossless for stills
+        elif codec == "libvpx-vp9":
+            video.options = {"crf": "30", "b": "0", "deadline": "good", "cpu-used": "4"}
+        sound = _audio_stream(av, audio_from, output, audio_codec) \
+            if audio_from is not None and audio_from.has_audio and audio_codec is not None else None
+        written = 0
+        for frame in frames:
+            for packet in video.encode(av.VideoFrame.from_image(frame)):
                 output.mux(packet)
-            if sound is not None:
-                _copy_audio(av, audio_from.path, output, sound, written / fps)
-
-    return atomic_write(path, encode)
+            written += 1
+        for packet in video.encode():
+            output.mux(packet)
+        if sound is not None:
+            _copy_audio(av, audio_from.path, output, sound, written / fps)
 
 
 def _audio_stream(av, clip: Clip, output, codec: str):
