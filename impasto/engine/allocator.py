@@ -10,9 +10,9 @@ freed memory kept), and a still's optimisation 4-5%.
 
 ``keep_freed_memory`` raises both thresholds as far as glibc allows, once per process. The cost: the
 process holds on to its peak memory until it exits instead of giving it back between passes (the peak
-itself grew by 0-7% in the runs measured). It does nothing where the C library is not glibc, and nothing where the user has
-tuned malloc in the environment (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``)
-or set ``IMPASTO_KEEP_FREED_MEMORY=0``.
+itself grew by 0-7% in the runs measured). It does nothing where the C library is not glibc, and nothing
+where the user has tuned malloc in the environment (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
+``GLIBC_TUNABLES``) or set ``IMPASTO_KEEP_FREED_MEMORY=0``.
 """
 from __future__ import annotations
 
