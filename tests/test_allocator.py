@@ -8,19 +8,23 @@ import sys
 
 import pytest
 
-# In a fresh process (the setting is process-wide and made once): a 128 MB tensor filled, freed, and made
-# again; the page faults of the second filling say whether its memory came back from the kernel afresh.
+# In a fresh process (the setting is process-wide and made once): six rounds of what a network pass does, a
+# 128 MB tensor and a small one filled and freed; the page faults of each round say whether its memory came
+# back from the kernel afresh. The first round always faults its pages in; a pointer-aligned block freed
+# next to a smaller one may take a second round to settle into reuse.
 PROBE = """
 import json, resource, torch
 from impasto.engine.allocator import keep_freed_memory
 kept = keep_freed_memory()
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-first = torch.ones(32 * 1024 * 1024)
-del first
-before = faults()
-second = torch.ones(32 * 1024 * 1024)
-print(json.dumps({"kept": kept, "faults": faults() - before}))
+counts = []
+for _ in range(6):
+    before = faults()
+    big, small = torch.ones(32 * 1024 * 1024), torch.ones(1024 * 1024)
+    del big, small
+    counts.append(faults() - before)
+print(json.dumps({"kept": kept, "faults": counts}))
 """
 PAGES = 128 * 1024 * 1024 // 4096
 
@@ -37,10 +41,11 @@ def probe(**environment: str) -> dict:
 def test_freed_memory_is_reused_without_asking_the_kernel_again():
     kept = probe()
     assert kept["kept"] is True
-    assert kept["faults"] < PAGES // 20  # the freed pages, reused
+    assert kept["faults"][0] > PAGES // 2  # the first round's pages are new
+    assert sum(kept["faults"][2:]) < PAGES // 20  # then the freed pages are reused
     given_back = probe(IMPASTO_KEEP_FREED_MEMORY="0")
     assert given_back["kept"] is False
-    assert given_back["faults"] > PAGES // 2  # glibc's default: every page faulted in again
+    assert all(count > PAGES // 2 for count in given_back["faults"])  # glibc's default: faulted in every round
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc is Linux's")

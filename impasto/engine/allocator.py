@@ -5,8 +5,8 @@ freed block of more than its mmap threshold (128 kB, raised as blocks are freed 
 straight back to the kernel, and trims the top of its heap whenever more than twice that is free; the next
 pass then asks the kernel for the same hundreds of megabytes again and pays a page fault and a zeroing for
 each 4 kB page. Measured on a 2-core EPYC (benchmarks/RESULTS.md, "Memory the process keeps"): a trained
-model painting 512x512 images spent more time in the kernel than in its convolutions (2.0-2.6x faster with
-freed memory kept), and a still's optimisation 4-5%.
+model painting 512x512 images spent more time in the kernel than in its convolutions (about twice as fast
+per image with freed memory kept), and a still's optimisation 4-7%.
 
 ``keep_freed_memory`` raises both thresholds as far as glibc allows, once per process. The cost: the
 process holds on to its peak memory until it exits instead of giving it back between passes (the peak
