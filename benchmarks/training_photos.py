@@ -51,6 +51,18 @@ Then (2026-12-01, as for candy above, without the plain and low-rate steps; the 
     impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic.pt --start-from mosaic-3700.pt \\
         --steps 4000 --stability-weight 1000 --content-layers relu4_2 --lr 5e-4 --seed 3 --crop 192 \\
         --style-size 384 --preview-every 0 --precision auto --no-training-state
+
+Both models then (2026-12-01, fifth session) took 1000 more steps on 256 px crops with the painting at 512 px,
+the scale a 512 px still matches it at, from the files the commands above wrote (the motion-stability term at
+1000 comes with --start-from; about 13 minutes each on a 2-core EPYC with bfloat16; the files shipped without
+Adam's state, as above):
+
+    impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic-5000.pt --start-from mosaic.pt \\
+        --steps 5000 --content-layers relu4_2 --lr 5e-4 --seed 4 --crop 256 --style-size 512 --preview-every 0 \\
+        --precision auto --checkpoint-every 250
+    impasto train ../shared/images/candy.jpg --photos training_photos -o candy-8100.pt --start-from candy.pt \\
+        --steps 8100 --content-layers relu4_2 --lr 5e-4 --seed 4 --crop 256 --style-size 512 --preview-every 0 \\
+        --precision auto --checkpoint-every 250
 """
 from __future__ import annotations
 
