@@ -57,9 +57,10 @@ def speed(model_path: Path, photo: Path, painting: Path) -> dict:
     row: dict = {}
     for key, precision in (("torch", "auto"), ("float32", "float32")):
         painter = InstantPainter(str(model_path), "cpu", precision)
-        row[f"{key}_512_s"] = median_seconds(lambda: painter.paint_tensor(square))
-        row[f"{key}_288_fps"] = 1.0 / median_seconds(lambda: painter.paint_tensor(frame))
-    precision_used = InstantPainter(str(model_path), "cpu").precision_used
+        if precision == "auto":
+            precision_used = painter.precision_used  # what auto chose on this CPU
+        row[f"{key}_512_s"] = median_seconds(lambda painter=painter: painter.paint_tensor(square))
+        row[f"{key}_288_fps"] = 1.0 / median_seconds(lambda painter=painter: painter.paint_tensor(frame))
     try:
         import onnxruntime
 

@@ -17,6 +17,7 @@ import torch
 
 from ..config.choices import PRECISIONS
 from ..errors import OptionError
+from .allocator import keep_freed_memory
 
 # Peak memory measured with /usr/bin/time on the bundled VGG-19 cut at relu5_1, one scale, fp32, 2 threads:
 # 256 px (44k pixels) 0.64 GB, 512 px (175k) 1.01 GB, 1024 px (699k) 2.32 GB: about 0.6 GB fixed (Python,
@@ -103,7 +104,10 @@ class Placement:
 
     @classmethod
     def named(cls, device: str, precision: str = "float32") -> "Placement":
-        """The placement of ``Options.device`` (``auto``, ``cpu``, ``cuda``, ``mps``) and ``Options.precision``."""
+        """The placement of ``Options.device`` (``auto``, ``cpu``, ``cuda``, ``mps``) and ``Options.precision``.
+        Every run (a still, a training, a trained model painting) is placed here, so this is also where the
+        process is asked to keep the memory each pass frees for the next (``impasto.engine.allocator``)."""
+        keep_freed_memory()
         picked = pick_device(device)
         return cls(picked, compute_dtype=pick_compute_dtype(precision, picked))
 

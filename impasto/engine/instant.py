@@ -32,8 +32,7 @@ from ..imaging.images import ImageLike, fit_long_side, image_to_tensor, open_ima
 from ..imaging.palette import color_statistics, match_colors, with_chroma
 from ..net.model_file import TrainedModel, load_model
 from ..net.transformer import STRIDE
-from .allocator import keep_freed_memory
-from .device import pick_compute_dtype, pick_device
+from .device import Placement
 from .tiles import Box, blend_into, tile_boxes
 
 # At 2048 x 2048 px the slim network's activations take about 2 GB; larger images go in tiles of this side.
@@ -49,9 +48,7 @@ class InstantPainter:
     ``precision`` (``auto``, ``float32``, ``bfloat16``)."""
 
     def __init__(self, model: TrainedModel | str, device: str = "auto", precision: str = "auto"):
-        keep_freed_memory()  # each image's activations reuse the last one's memory (impasto.engine.allocator)
-        self.device = pick_device(device)
-        self.compute_dtype = pick_compute_dtype(precision, self.device)
+        self.placement = Placement.named(device, precision)
         self.model = model if isinstance(model, TrainedModel) else load_model(model, self.device)
         self.network = self.model.network.to(self.device).eval()
 
@@ -60,13 +57,18 @@ class InstantPainter:
         return self.model.record
 
     @property
+    def device(self) -> torch.device:
+        return self.placement.device
+
+    @property
     def precision_used(self) -> str:
         """The network's precision by name (``float32``, ``bfloat16``), as records state it."""
-        return str(self.compute_dtype).removeprefix("torch.")
+        return self.placement.precision_used
 
     def _run(self, rgb: torch.Tensor) -> torch.Tensor:
         """One pass of the network on ``rgb`` (on any device), in the painter's precision; float32 on the CPU."""
-        with torch.autocast(self.device.type, dtype=self.compute_dtype, enabled=self.compute_dtype != torch.float32):
+        compute_dtype = self.placement.compute_dtype
+        with torch.autocast(self.device.type, dtype=compute_dtype, enabled=compute_dtype != torch.float32):
             return self.network.paint(rgb.to(self.device)).float().cpu()
 
     def paint_tensor(self, rgb: torch.Tensor, tile: Optional[int] = None,

@@ -26,7 +26,6 @@ from ..imaging.images import ImageLike, image_to_tensor
 from ..loss.objective import Objective
 from ..net.features import VGGFeatures
 from ..net.weights import VGGWeights, load_weights
-from .allocator import keep_freed_memory
 from .device import Placement, pick_device
 from .inputs import RunInputs
 from .objectives import ExtraTerms, StageObjectives
@@ -76,7 +75,6 @@ class Stylizer:
             options = resolve_options(**overrides)
         elif overrides:
             raise OptionError("pass either an Options object or keyword options, not both")
-        keep_freed_memory()  # each step's activations reuse the last step's memory (impasto.engine.allocator)
         self.inputs = RunInputs(content, styles, options, init_image, style_masks)
         if options.print_size is not None:
             # A print size is a size for this photo's aspect ratio (and a batch's options serve many photos).

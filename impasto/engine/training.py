@@ -39,7 +39,6 @@ from ..net.features import VGGFeatures
 from ..net.model_file import TrainedModel
 from ..net.transformer import TransformerNet
 from ..net.weights import load_weights
-from .allocator import keep_freed_memory
 from .device import Placement
 
 THUMBNAIL_SIDE = 128
@@ -107,7 +106,6 @@ class Trainer:
     def __init__(self, paintings: Sequence[Image.Image], photos: Sequence[torch.Tensor], options: TrainingOptions,
                  *, network: Optional[VGGFeatures] = None, resume: Optional[TrainedModel] = None,
                  record: Optional[dict] = None):
-        keep_freed_memory()  # each step's activations reuse the last step's memory (impasto.engine.allocator)
         self.options = options
         self.loss_options = loss_options = options.loss_options()
         self.placement = Placement.named(options.device, loss_options.precision)
