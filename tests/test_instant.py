@@ -446,7 +446,6 @@ def test_a_large_image_is_painted_in_tiles_that_agree_with_the_whole(trained):
     assert (tiled - whole).abs().max() < 1e-4
 
 
-
 @pytest.mark.parametrize("name", ["candy", "mosaic"])
 def test_a_bundled_model_paints_nearly_the_same_pixels_in_bfloat16(name):
     rgb = image_to_tensor(gradient_image(160, 120, seed=2))
