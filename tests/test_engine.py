@@ -193,6 +193,19 @@ def test_jcjohnson_lbfgs_without_line_search_lowers_the_loss(vgg19_weights):
     assert len(totals) == 30 and min(totals) < 0.7 * totals[0]
 
 
+def test_jcjohnsons_normalized_gradients_descend_and_paint_another_picture(vgg19_weights):
+    images = []
+    for normalize in (False, True):
+        options = resolve_options("jcjohnson", size=64, iterations=30, seed=0, log_every=1,
+                                  normalize_gradients=normalize)
+        stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=vgg19_weights)
+        images.append(np.asarray(stylizer.run(), dtype=np.float32))
+        totals = [row["total"] for row in stylizer.history]
+        assert len(totals) == 30 and min(totals) < 0.7 * totals[0]
+    # Same start, same loss, other gradients: another picture.
+    assert np.abs(images[0] - images[1]).mean() > 10.0
+
+
 def test_style_octaves_add_a_half_size_style_term(vgg19_weights):
     content, style = gradient_image(480, 320), stripes_image(200, 200)
     options = dict(size=400, scales=2, min_size=100, iterations=[1, 1], style_octaves=2, tv_weight=0.0, seed=0)

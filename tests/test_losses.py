@@ -193,3 +193,42 @@ def test_terms_hold_their_targets_as_buffers_so_one_call_moves_them():
     # Moved or not, the value is the one computed by hand from the statistic.
     assert doubled({"relu1_1": (X * 2).double()}).item() == pytest.approx(
         2.0 * statistic.distance(X * 2, statistic.target(X), masks["relu1_1"]).item(), rel=1e-6)
+
+
+def test_normalized_gradients_push_each_layer_with_its_weight():
+    # jcjohnson's -normalize_gradients: the loss is unchanged, and the gradient reaching each layer's
+    # activations is the true one's direction at L1 norm weight * layer weight.
+    torch.manual_seed(0)
+    features = {"relu1_1": torch.randn(1, 2, 3, 3), "relu2_1": torch.randn(1, 4, 2, 2)}
+    targets = {name: torch.randn_like(value) for name, value in features.items()}
+    layers = [("relu1_1", 1.0), ("relu2_1", 0.25)]
+    gradients = {}
+    for normalize in (False, True):
+        leaves = {name: value.clone().requires_grad_(True) for name, value in features.items()}
+        loss = ContentLoss(targets, layers, weight=3.0, reduction="sum", normalize_gradients=normalize)(leaves)
+        loss.backward()
+        gradients[normalize] = (loss.item(), {name: leaf.grad for name, leaf in leaves.items()})
+    (plain_loss, plain), (normalized_loss, normalized) = gradients[False], gradients[True]
+    assert normalized_loss == pytest.approx(plain_loss)
+    for name, layer_weight in layers:
+        # By hand: the plain gradient of 3 * w * sum((F - P)^2) is 6 w (F - P).
+        assert torch.allclose(plain[name], 6 * layer_weight * (features[name] - targets[name]), atol=1e-5)
+        assert normalized[name].abs().sum().item() == pytest.approx(3.0 * layer_weight, rel=1e-5)
+        direction = plain[name] / plain[name].abs().sum()
+        assert torch.allclose(normalized[name] / normalized[name].abs().sum(), direction, atol=1e-6)
+
+
+def test_normalized_style_gradients_do_not_depend_on_the_losss_scale():
+    torch.manual_seed(1)
+    activation = torch.randn(1, 3, 4, 4)
+    statistic = GramStatistic("d2l")
+    target = statistic.prepare(statistic.target(torch.randn(1, 3, 4, 4)))
+    gradients = []
+    for weight in (1.0, 1e6):
+        leaf = activation.clone().requires_grad_(True)
+        StyleLoss(statistic, {"relu1_1": target}, [("relu1_1", 1.0)], weight, normalize_gradients=True)(
+            {"relu1_1": leaf}).backward()
+        gradients.append(leaf.grad / weight)
+    # A million times the weight is a million times the push, and nothing else.
+    assert torch.allclose(gradients[0], gradients[1], rtol=1e-4, atol=1e-9)
+    assert gradients[0].abs().sum().item() == pytest.approx(1.0, rel=1e-5)

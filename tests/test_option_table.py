@@ -19,14 +19,15 @@ from impasto.config.presets import PRESETS, QUALITY_LEVELS
 from impasto.errors import OptionError
 
 # ``impasto --help``'s flags at f612f12, before the parser was generated from the table; since then the VGG
-# architecture's flag is --network and --model names a trained model (impasto train).
+# architecture's flag is --network, --model names a trained model (impasto train), and --normalize-gradients is new.
 FLAGS_BEFORE = [
     "-h", "--help", "--demo", "-o", "--output", "--model", "--preset", "--quality", "--size", "--scales", "--min-size",
     "--iterations", "--iterations-aspect", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels",
     "--style-octaves",
     "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--protect", "--network", "--weights",
     "--pooling", "--content-layers", "--style-layers", "--content-weight", "--style-weight", "--style-balance",
-    "--tv-weight", "--content-loss", "--style-norm", "--style-loss", "--tv-kind", "--tv-beta", "--init",
+    "--tv-weight", "--normalize-gradients", "--no-normalize-gradients", "--content-loss", "--style-norm",
+    "--style-loss", "--tv-kind", "--tv-beta", "--init",
     "--init-palette", "--seed", "--optimizer", "--line-search", "--lbfgs-restart", "--lbfgs-history", "--lr",
     "--lr-decay", "--lr-decay-every", "--clamp-pixels", "--no-clamp-pixels", "--stage-handoff", "--resample",
     "--loss-units", "--device", "--precision", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",

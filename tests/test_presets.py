@@ -132,6 +132,16 @@ def test_lbfgs_settings_without_lbfgs_are_refused():
     assert resolve_options(optimizer="lbfgs", line_search="none", lbfgs_history=10).lbfgs_history == 10
 
 
+def test_normalized_gradients_are_jcjohnsons_flag_and_refuse_a_line_search():
+    assert resolve_options("jcjohnson").normalize_gradients is False  # his default, -normalize_gradients 0
+    assert resolve_options("jcjohnson", normalize_gradients=True).normalize_gradients is True
+    assert resolve_options(normalize_gradients=True).optimizer == "adam"
+    with pytest.raises(OptionError, match="line_search 'none'"):
+        resolve_options(optimizer="lbfgs", normalize_gradients=True)
+    with pytest.raises(OptionError, match="True or False"):
+        resolve_options(normalize_gradients="yes")
+
+
 def test_d2l_pytorch_extraction_loop_stores_relu_outputs(vgg19_weights):
     """The book's extract_features on a torchvision-layout VGG-19 (ReLU(inplace=True)) returns what the d2l
     preset names: relu outputs for indices 0, 5, 10, 19 and 25, and conv5_1 for 28."""

@@ -139,6 +139,11 @@ _RUN_OPTIONS = (
           "let the style weight follow the painting's feature energy against the photo's, to this power "
           "(default preset: 0.55; 0: the same weight for every painting; {range})"),
     _spec("tv_weight", LOSSES, Kind.NUMBER),
+    _spec("normalize_gradients", LOSSES, Kind.TOGGLE,
+          "jcjohnson/neural-style's -normalize_gradients: each content and style layer pushes the image with "
+          "the force of its weight (its gradient rescaled to unit L1 norm), whatever the size of its loss; "
+          "the weights then mean something else: with it, the default preset paints far more strongly, so "
+          "lower --style-weight"),
     _spec("content_reduction", LOSSES, Kind.CHOICE,
           "mean (D2L) or sum (Gatys, Keras blog) of squared differences, or relative: their sum over the "
           "target's squared norm (impasto's default)", flag="--content-loss", choices=choices.CONTENT_REDUCTIONS),

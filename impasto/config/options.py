@@ -45,6 +45,9 @@ class Options:
     # power (impasto.engine.plan._style_balance): 0 gives every painting the same weight.
     style_balance: float = 0.0
     tv_weight: float = 0.0
+    # jcjohnson/neural-style's -normalize_gradients: each content and style layer's gradient is rescaled to L1
+    # norm = its weight before it flows back (impasto.loss.terms.normalized_gradient); TV is left as it is.
+    normalize_gradients: bool = False
     content_reduction: str = "mean"
     style_normalization: str = "d2l"
     style_loss: str = "gram"  # the style statistic: "gram" (Gatys) or "meancov" (mean and covariance, W2)
@@ -126,8 +129,9 @@ class Options:
             self.style_blend = blend
         if self.seed is not None:
             check_int("seed", self.seed)
-        if not isinstance(self.clamp_pixels, bool):
-            raise OptionError(f"clamp_pixels must be True or False, got {self.clamp_pixels!r}")
+        for name in ("clamp_pixels", "normalize_gradients"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(f"{name} must be True or False, got {getattr(self, name)!r}")
         return self
 
     def _check_sizes(self) -> None:
@@ -262,6 +266,10 @@ def _check_conflicts(options: Options, given: dict) -> None:
     if "lbfgs" not in options.stage_optimizers() and lbfgs_only:
         raise OptionError(f"{', '.join(lbfgs_only)} set L-BFGS, but no scale uses it (set optimizer to lbfgs, "
                           f"or drop it)")
+    if options.normalize_gradients and options.line_search != "none" and "lbfgs" in options.stage_optimizers():
+        # A line search compares loss values along the step, and normalized gradients are not the loss's.
+        raise OptionError("normalize_gradients with L-BFGS needs line_search 'none' (as jcjohnson/neural-style): "
+                          "the normalized gradient is not the loss's, which a line search relies on")
     if "tv_beta" in given and options.tv_kind != "keras":
         raise OptionError("tv_beta applies to tv_kind 'keras' only")
 

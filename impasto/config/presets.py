@@ -157,7 +157,7 @@ PRESETS: dict[str, dict] = {
 #   -tv_weight 1e-3: TVLoss's gradient is tv_weight * d/dx of 0.5 * sum(dx^2 + dy^2) over the preprocessed
 #   image (its forward adds nothing to the reported loss), i.e. our keras TV form with beta 1 at weight 5e-4;
 #   -init random: torch.randn(...) * 0.001 in the network's input units, the mean pixel plus faint noise;
-#   -pooling max, -normalize_gradients 0, -original_colors 0.
+#   -pooling max, -normalize_gradients 0 (--normalize-gradients is his 1), -original_colors 0.
 # One difference remains: Torch7 scales pixels by 256 where the Caffe convention (and impasto) uses 255.
 # impasto's L-BFGS moves the image in the network's own input units (Caffe's), as Torch7 does.
 PRESETS["jcjohnson"] = {

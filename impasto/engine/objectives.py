@@ -78,7 +78,8 @@ class StageObjectives:
         weights = None if protected is None else self.network.propagate_mask(
             self.placement.put(1.0 + PROTECTED_CONTENT_GAIN * protected), names)
         return ContentLoss({name: features[name] for name in names}, self.plan.content_layers,
-                           self.options.content_weight, self.options.content_reduction, weights)
+                           self.options.content_weight, self.options.content_reduction, weights,
+                           self.options.normalize_gradients)
 
     @torch.no_grad()
     def style_losses(self, shape: tuple[int, int], box: Box) -> list[StyleLoss]:
@@ -99,7 +100,8 @@ class StageObjectives:
             targets = {name: statistic.prepare(blend_targets([t[name] for t in per_image], inputs.style_blend))
                        for name in names}
             layer_masks = None if kept is None else self.network.propagate_mask(self.placement.put(kept), names)
-            return [StyleLoss(statistic, targets, plan.style_layers, plan.style_weight, layer_masks)]
+            return [StyleLoss(statistic, targets, plan.style_layers, plan.style_weight, layer_masks,
+                              self.options.normalize_gradients)]
         losses = []
         for targets, mask, weight in zip(per_image, inputs.region_masks(shape, box), inputs.style_blend):
             mask = mask if kept is None else mask * kept
@@ -108,5 +110,6 @@ class StageObjectives:
             # Blend weights sum to 1; each region's term is scaled so that equal weights give each the full
             # style weight, as a single painting would have.
             losses.append(StyleLoss(statistic, prepared, plan.style_layers,
-                                    plan.style_weight * weight * len(inputs.style_images), layer_masks))
+                                    plan.style_weight * weight * len(inputs.style_images), layer_masks,
+                                    self.options.normalize_gradients))
         return losses

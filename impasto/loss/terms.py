@@ -45,6 +45,25 @@ def tv_loss(image: torch.Tensor, kind: str = "d2l", beta: float = 1.25) -> torch
     return (dx.square() + dy.square() + 1e-8).pow(beta).sum()
 
 
+class _UnitGradient(torch.autograd.Function):
+    """The identity going forward; going back, the gradient scaled to L1 norm ``strength``."""
+
+    @staticmethod
+    def forward(ctx, activation: torch.Tensor, strength: float) -> torch.Tensor:
+        ctx.strength = strength
+        return activation.view_as(activation)
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return gradient * (ctx.strength / (gradient.abs().sum() + 1e-8)), None
+
+
+def normalized_gradient(activation: torch.Tensor, strength: float) -> torch.Tensor:
+    """``activation`` unchanged, except that the gradient a loss sends back through it is rescaled to L1 norm
+    ``strength``: jcjohnson/neural-style's ``-normalize_gradients``, where every content and style layer
+    pushes the image with the force of its weight, however large or small its loss (the loss values
+    themselves are unchanged; their gradient is no longer the true one)."""
+    return _UnitGradient.apply(activation, abs(strength))
 
 
 # -- loss terms ---------------------------------------------------------------------------------------------
@@ -66,13 +85,16 @@ class LossTerm(Protocol):
 class ContentLoss(nn.Module):
     """``weight`` times the per-layer-weighted distance of activations to the content image's.
 
-    ``pixel_weights`` (one map per layer, at its resolution) weight each position's difference.
+    ``pixel_weights`` (one map per layer, at its resolution) weight each position's difference. With
+    ``normalize_gradients`` each layer's gradient is rescaled to its weight (``normalized_gradient``).
     """
 
     def __init__(self, targets: Mapping[str, torch.Tensor], layers: WeightedLayers, weight: float,
-                 reduction: str = "mean", pixel_weights: Mapping[str, torch.Tensor] | None = None):
+                 reduction: str = "mean", pixel_weights: Mapping[str, torch.Tensor] | None = None,
+                 normalize_gradients: bool = False):
         super().__init__()
         self.weighted_layers, self.weight, self.reduction = list(layers), weight, reduction
+        self.normalize_gradients = normalize_gradients
         self.layers = tuple(name for name, _ in self.weighted_layers)
         self._weighted = tuple(name for name in self.layers if name in (pixel_weights or {}))
         for name in self.layers:
@@ -85,6 +107,7 @@ class ContentLoss(nn.Module):
         return {name: getattr(self, f"target_{name}") for name in self.layers}
 
     def forward(self, features: Features) -> torch.Tensor:
+        features = _pushing(features, self.weighted_layers, self.weight, self.normalize_gradients)
         return self.weight * sum(
             layer_weight * content_loss(features[name], getattr(self, f"target_{name}"), self.reduction,
                                         getattr(self, f"weights_{name}") if name in self._weighted else None)
@@ -95,13 +118,14 @@ class StyleLoss(nn.Module):
     """``weight`` times the per-layer-weighted distance of a statistic to its prepared style targets.
 
     With ``masks`` (a mask per layer, at that layer's resolution) only the masked region is compared: one
-    such term per region paints each region in its own style.
+    such term per region paints each region in its own style. ``normalize_gradients`` as in ``ContentLoss``.
     """
 
     def __init__(self, statistic: StyleStatistic, targets: Mapping[str, Target], layers: WeightedLayers,
-                 weight: float, masks: Mapping[str, torch.Tensor] | None = None):
+                 weight: float, masks: Mapping[str, torch.Tensor] | None = None, normalize_gradients: bool = False):
         super().__init__()
         self.statistic, self.weighted_layers, self.weight = statistic, list(layers), weight
+        self.normalize_gradients = normalize_gradients
         self.layers = tuple(name for name, _ in self.weighted_layers)
         self._parts = {name: len(targets[name]) for name in self.layers}
         for name in self.layers:
@@ -123,10 +147,19 @@ class StyleLoss(nn.Module):
         return tuple(getattr(self, f"target_{name}_{index}") for index in range(self._parts[name]))
 
     def forward(self, features: Features) -> torch.Tensor:
+        features = _pushing(features, self.weighted_layers, self.weight, self.normalize_gradients)
         return self.weight * sum(
             layer_weight * self.statistic.distance(features[name], self._target(name),
                                                    getattr(self, f"mask_{name}") if name in self._masked else None)
             for name, layer_weight in self.weighted_layers)
+
+
+def _pushing(features: Features, layers: WeightedLayers, weight: float, normalize: bool) -> Features:
+    """The activations a term reads: as they are, or each through ``normalized_gradient`` at its weight."""
+    if not normalize:
+        return features
+    return {**features, **{name: normalized_gradient(features[name], weight * layer_weight)
+                           for name, layer_weight in layers}}
 
 
 class TotalVariationLoss(nn.Module):
