@@ -107,7 +107,7 @@ class ContentLoss(nn.Module):
         return {name: getattr(self, f"target_{name}") for name in self.layers}
 
     def forward(self, features: Features) -> torch.Tensor:
-        features = _pushing(features, self.weighted_layers, self.weight, self.normalize_gradients)
+        features = _activations_as_read(features, self.weighted_layers, self.weight, self.normalize_gradients)
         return self.weight * sum(
             layer_weight * content_loss(features[name], getattr(self, f"target_{name}"), self.reduction,
                                         getattr(self, f"weights_{name}") if name in self._weighted else None)
@@ -147,14 +147,14 @@ class StyleLoss(nn.Module):
         return tuple(getattr(self, f"target_{name}_{index}") for index in range(self._parts[name]))
 
     def forward(self, features: Features) -> torch.Tensor:
-        features = _pushing(features, self.weighted_layers, self.weight, self.normalize_gradients)
+        features = _activations_as_read(features, self.weighted_layers, self.weight, self.normalize_gradients)
         return self.weight * sum(
             layer_weight * self.statistic.distance(features[name], self._target(name),
                                                    getattr(self, f"mask_{name}") if name in self._masked else None)
             for name, layer_weight in self.weighted_layers)
 
 
-def _pushing(features: Features, layers: WeightedLayers, weight: float, normalize: bool) -> Features:
+def _activations_as_read(features: Features, layers: WeightedLayers, weight: float, normalize: bool) -> Features:
     """The activations a term reads: as they are, or each through ``normalized_gradient`` at its weight."""
     if not normalize:
         return features
