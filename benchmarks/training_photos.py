@@ -72,12 +72,30 @@ import shutil
 import sys
 from pathlib import Path
 
+from PIL import Image, ImageOps
+
 from panel import SHARED_IMAGES
 
 SKIMAGE_PHOTOS = ("rocket.jpg", "motorcycle_left.png", "camera.png", "brick.png", "grass.png", "gravel.png",
                   "coins.png", "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "clock_motion.png")
 MATPLOTLIB_PHOTOS = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
 SHARED_PHOTOS = ("autumn_oak.jpg",)
+# The wider set (--more): colour photos that ship inside Debian packages (apt-get install opencv-doc
+# mate-backgrounds) and Gradio's wheel (impasto's web extra), none of them a panel photo. The synthetic and
+# drawn images of those folders (logos, charts, noise, renders) are left out.
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples")
+OPENCV_PHOTOS = tuple(f"data/{name}" for name in (
+    "aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png", "board.jpg", "building.jpg",
+    "butterfly.jpg", "chicky_512.png", "fruits.jpg", "graf1.png", "home.jpg", "leuvenA.jpg",
+    "licenseplate_motion.jpg", "messi5.jpg", "orange.jpg", "rubberwhale1.png", "smarties.png",
+    "squirrel_cls.jpg")) + ("alphamat/input_images/plant.jpg", "hfs/data/000.jpg") + tuple(
+    f"text/scenetext0{number}.jpg" for number in range(1, 7))
+MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
+MATE_PHOTOS = ("Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
+               "LadyBird.jpg", "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg")
+GRADIO_PHOTOS = ("cheetah.jpg", "tower.jpg")
+# The wallpapers are up to 5000 px wide; training crops come from photos scaled to about 512 px anyway.
+LONG_SIDE_KEPT = 1600
 
 
 def package_folder(name: str, *parts: str) -> Path:
@@ -87,9 +105,30 @@ def package_folder(name: str, *parts: str) -> Path:
     return Path(spec.origin).parent.joinpath(*parts)
 
 
+def more_photos() -> list[tuple[Path, str]]:
+    """The wider set's sources and the names they get in --out."""
+    for folder, package in ((OPENCV_DOC, "opencv-doc"), (MATE_NATURE, "mate-backgrounds")):
+        if not folder.is_dir():
+            raise SystemExit(f"{folder} is missing: apt-get install {package}")
+    pairs = [(OPENCV_DOC / name, "cv_" + name.replace("/", "_")) for name in OPENCV_PHOTOS]
+    pairs += [(MATE_NATURE / name, f"mate_{name}") for name in MATE_PHOTOS]
+    pairs += [(package_folder("gradio", "media_assets", "images", name), f"gradio_{name}")
+              for name in GRADIO_PHOTOS]
+    return pairs
+
+
+def copy_scaled(source: Path, target: Path) -> None:
+    with Image.open(source) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        image.thumbnail((LONG_SIDE_KEPT, LONG_SIDE_KEPT), Image.Resampling.LANCZOS)
+        image.save(target.with_suffix(".png"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("training_photos"))
+    parser.add_argument("--more", action="store_true",
+                        help="add the wider set: 41 colour photos from opencv-doc, mate-backgrounds and Gradio")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     sources = [package_folder("skimage", "data", name) for name in SKIMAGE_PHOTOS]
@@ -98,7 +137,10 @@ def main() -> int:
     for source in sources:
         prefix = "sk_" if "skimage" in source.parts else ""
         shutil.copyfile(source, args.out / f"{prefix}{source.name}")
-    print(f"{len(sources)} photos in {args.out}")
+    more = more_photos() if args.more else []
+    for source, name in more:
+        copy_scaled(source, args.out / name)
+    print(f"{len(sources) + len(more)} photos in {args.out}")
     return 0
 
 

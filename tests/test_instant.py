@@ -126,6 +126,41 @@ def test_the_batch_objective_is_the_mean_of_the_stills_objective_per_image(vgg19
     assert torch.allclose(batch["tv"], (singles[0]["tv"] + singles[1]["tv"]) / 2, rtol=1e-5)
 
 
+def test_a_style_octave_adds_the_stills_half_size_style_term_per_image(vgg19_weights):
+    network = VGGFeatures(vgg19_weights, ["relu1_1", "relu2_1", "relu4_2"])
+    statistic = GramStatistic("relative")
+    style_layers = [("relu1_1", 1.0), ("relu2_1", 0.5)]
+
+    def style_at(side: int) -> StyleLoss:
+        with torch.no_grad():
+            features = network(image_to_tensor(stripes_image(side, side)), ["relu1_1", "relu2_1"])
+        return StyleLoss(statistic, {name: statistic.target(features[name]) for name, _ in style_layers},
+                         style_layers, 2.5)
+
+    full, half = style_at(64), style_at(32)
+    photos = torch.cat([image_to_tensor(gradient_image(48, 48, seed=seed)) for seed in (0, 1)])
+    painted = torch.rand(2, 3, 48, 48)
+    plain = BatchObjective(network, full, [("relu4_2", 1.0)], 1.0, "relative")(painted, photos)
+    with_octave = BatchObjective(network, full, [("relu4_2", 1.0)], 1.0, "relative",
+                                 style_octaves=[half])(painted, photos)
+    stills = [Objective(network, [NamedTerm("style", full), NamedTerm("style", half, downsample=2)])(
+        painted[index:index + 1])["style"] for index in range(2)]
+    assert torch.allclose(with_octave["style"], (stills[0] + stills[1]) / 2, rtol=1e-5)
+    # The half-size view of noise is far from the stripes' statistics: the octave adds a real amount.
+    assert with_octave["style"] > plain["style"] * 1.1
+    assert torch.equal(with_octave["content"], plain["content"])
+
+
+def test_training_with_a_style_octave_records_it_and_refuses_too_small_views(tmp_path, photos_dir, vgg19_weights):
+    from impasto.api import train
+
+    model = train([stripes_image(64, 64)], [photos_dir], tmp_path / "octave.pt",
+                  **{**TINY, "steps": 12, "crop": 64, "style_octaves": 2})
+    assert model.record["training_options"]["style_octaves"] == 2
+    with pytest.raises(OptionError, match="style_octaves 3 would match the style on views of 16 px"):
+        training_options(**{**TINY, "style_octaves": 3, "crop": 64})
+
+
 def test_random_crops_are_squares_in_range_from_the_photos():
     photos = [torch.from_numpy(np.array(gradient_image(90, 60, seed=s))).permute(2, 0, 1) for s in range(2)]
     crops = RandomCrops(photos, 40, torch.Generator().manual_seed(0)).batch(5)

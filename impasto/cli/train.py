@@ -35,6 +35,8 @@ _HELP = {
     "content_weight": "content weight (default: the preset's)",
     "style_weight": "style weight (default: the preset's)",
     "tv_weight": "total-variation weight (default: the preset's)",
+    "style_octaves": "2: match the style on each crop at half size too, against the painting at half "
+                     "--style-size (the still's default does at its last scale): larger strokes",
     "stability_weight": "hold the painting of a photo and of the same photo slightly changed (--stability) "
                         "together, against flicker in video",
     "checkpoint_every": "write the model file every N steps (0: only at the end)",

@@ -9,7 +9,7 @@ from typing import Optional
 from ..errors import OptionError
 from .checks import check_int, check_number
 from .choices import DEVICES, PRECISIONS, STABILITY_KINDS
-from .limits import DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH
+from .limits import DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MODEL_BLOCKS, DEFAULT_MODEL_WIDTH, MIN_SIZE
 from .options import Options, resolve_options
 from .presets import DEFAULT_PRESET, PRESETS
 
@@ -40,6 +40,10 @@ class TrainingOptions:
     tv_weight: Optional[float] = None
     content_layers: Optional[list] = None  # None: TRAINING_CONTENT_LAYERS
     style_layers: Optional[list] = None  # None: the preset's (the still's own)
+    # 2: the style is also matched on each painted crop at half size, against the paintings at half
+    # --style-size, as the still's default matches it at its last scale (style_octaves there), so the
+    # painter is asked for the painting's larger strokes too.
+    style_octaves: int = 1
     # Against flicker in video without optical flow at inference: the painting of a photo is held to the
     # painting of the same photo moved slightly ("motion") or with a little noise ("noise", Gupta et al. 2017).
     stability_weight: float = 0.0
@@ -58,8 +62,12 @@ class TrainingOptions:
 
     def validate(self) -> "TrainingOptions":
         for name in ("steps", "batch_size", "crop", "style_size", "model_width", "model_blocks",
-                     "checkpoint_every", "preview_every"):
+                     "checkpoint_every", "preview_every", "style_octaves"):
             check_int(name, getattr(self, name))
+        smallest = min(self.crop, self.style_size) // 2 ** (self.style_octaves - 1)
+        if smallest < MIN_SIZE:
+            raise OptionError(f"style_octaves {self.style_octaves} would match the style on views of {smallest} px "
+                              f"(under {MIN_SIZE}): use fewer octaves or a larger crop and style_size")
         for name in ("lr", "stability_weight", "content_weight", "style_weight", "tv_weight"):
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name))

@@ -122,9 +122,11 @@ class Trainer:
             network = VGGFeatures(load_weights(loss_options.weights, loss_options.model), style_names + content_names,
                                   loss_options.pooling)
         self.network = self.placement.put(network)
-        self.objective = BatchObjective(self.network, self._style_term(), loss_options.content_layers,
-                                        loss_options.content_weight, loss_options.content_reduction,
-                                        self._tv_term(), loss_options.pooling, self.placement.compute_dtype)
+        octaves = [self._style_term(options.style_size // 2**octave) for octave in range(1, options.style_octaves)]
+        self.objective = BatchObjective(self.network, self._style_term(options.style_size),
+                                        loss_options.content_layers, loss_options.content_weight,
+                                        loss_options.content_reduction, self._tv_term(), loss_options.pooling,
+                                        self.placement.compute_dtype, [term for term in octaves if term is not None])
         self.generator = torch.Generator().manual_seed(options.seed if options.seed is not None
                                                        else int(torch.empty((), dtype=torch.int64).random_()))
         self.crops = RandomCrops(photos, options.crop, self.generator)
@@ -145,7 +147,8 @@ class Trainer:
             if isinstance(resume.training.get("rng"), torch.Tensor):
                 self.generator.set_state(resume.training["rng"])
 
-    def _style_term(self) -> Optional[StyleLoss]:
+    def _style_term(self, style_size: int) -> Optional[StyleLoss]:
+        """The style term with the paintings seen at ``style_size`` px long side."""
         options = self.loss_options
         if not options.style_weight:
             return None
@@ -154,7 +157,7 @@ class Trainer:
         per_painting = []
         with torch.no_grad():
             for painting in self.paintings:
-                shape = fit_long_side(painting.width, painting.height, self.options.style_size)
+                shape = fit_long_side(painting.width, painting.height, style_size)
                 features = self.network(self.placement.put(image_to_tensor(painting, shape)), names,
                                         compute_dtype=self.placement.compute_dtype)
                 per_painting.append({name: statistic.target(features[name]) for name in names})

@@ -70,8 +70,12 @@ class BatchObjective:
 
     def __init__(self, network: VGGFeatures, style: Optional[LossTerm], content_layers: Sequence[tuple[str, float]],
                  content_weight: float, content_reduction: str, tv: Optional[LossTerm] = None,
-                 pooling: Optional[str] = None, compute_dtype: Optional[torch.dtype] = None):
+                 pooling: Optional[str] = None, compute_dtype: Optional[torch.dtype] = None,
+                 style_octaves: Sequence[LossTerm] = ()):
+        """``style_octaves``: further style terms, the k-th (from 1) matched on the batch average-pooled by
+        2**k and added to ``style``, as a still's ``style_octaves`` do."""
         self.network, self.style, self.tv, self.pooling = network, style, tv, pooling
+        self.style_octaves = list(style_octaves) if style is not None else []
         self.compute_dtype = compute_dtype
         self.content_layers = [(name, weight) for name, weight in content_layers] if content_weight else []
         self.content_weight, self.content_reduction = content_weight, content_reduction
@@ -94,6 +98,9 @@ class BatchObjective:
                 for i in range(count)) / count
         if self.style is not None:
             values["style"] = sum(self.style(_image(features, i)) for i in range(count)) / count
+            for octave, term in enumerate(self.style_octaves, start=1):
+                view = self.network(F.avg_pool2d(painted, 2**octave), term.layers, self.pooling, self.compute_dtype)
+                values["style"] = values["style"] + sum(term(_image(view, i)) for i in range(count)) / count
         if self.tv is not None:
             values["tv"] = self.tv(features)
         return values
