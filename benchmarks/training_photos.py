@@ -63,6 +63,30 @@ Adam's state, as above):
     impasto train ../shared/images/candy.jpg --photos training_photos -o candy-8100.pt --start-from candy.pt \\
         --steps 8100 --content-layers relu4_2 --lr 5e-4 --seed 4 --crop 256 --style-size 512 --preview-every 0 \\
         --precision auto --checkpoint-every 250
+
+Last (2026-12-01, seventh session; RESULTS.md, "More photos and the style at half size too"), on the wider set
+(``apt-get install opencv-doc mate-backgrounds``, then ``--more``: 55 photos) with the style matched at half size
+too, from the files the commands above wrote (about 1.05 s a step on a 2-core EPYC with bfloat16; the last
+files re-saved without Adam's state, as above). SET stands for ``--photos training_photos --content-layers
+relu4_2 --lr 5e-4 --crop 256 --style-size 512 --preview-every 0 --precision auto --checkpoint-every 250
+--style-octaves 2``:
+
+    python benchmarks/training_photos.py --out training_photos --more
+    impasto train ../shared/images/candy.jpg -o c-9100.pt --start-from candy-8100.pt --steps 8600 --seed 9 SET
+    impasto train ../shared/images/candy.jpg -o c-9100.pt --resume --steps 9100 --seed 9 SET
+    impasto train ../shared/images/candy.jpg -o c-9600.pt --start-from c-9100.pt --steps 9600 --seed 10 \\
+        --content-weight 1.5 SET
+    impasto train ../shared/images/candy.jpg -o candy.pt --start-from c-9600.pt --steps 10100 --seed 12 \\
+        --content-weight 2.0 SET
+
+The mosaic model the same way (not shipped: stills within every quality target, but 2.32x the flicker of
+``impasto video`` on the pan clip, the target 2x; RESULTS.md):
+
+    impasto train ../shared/images/mosaic.jpg -o m-6000.pt --start-from mosaic-5000.pt --steps 5500 --seed 11 \\
+        --content-weight 1.5 SET
+    impasto train ../shared/images/mosaic.jpg -o m-6000.pt --resume --steps 6000 --seed 11 --content-weight 1.5 SET
+    impasto train ../shared/images/mosaic.jpg -o m-6500.pt --start-from m-6000.pt --steps 6500 --seed 13 \\
+        --content-weight 1.75 SET
 """
 from __future__ import annotations
 

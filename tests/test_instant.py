@@ -534,13 +534,16 @@ def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
 
     assert list(bundled_models()) == ["candy", "mosaic"]
     model = load_model(name)
-    # Trained further than the first 1600 + 600 steady steps (benchmarks/RESULTS.md, "Candy, further" and
-    # "Larger strokes"): the last 1000 steps on 256 px crops with the painting at 512 px, as a still at
-    # 512 px sees it, with the motion-stability term.
-    steps, last_start = {"candy": (8100, 7100), "mosaic": (5000, 4000)}[name]
+    # Trained further than the first 1600 + 600 steady steps (benchmarks/RESULTS.md, "Candy, further",
+    # "Larger strokes" and "More photos and the style at half size too"): on 256 px crops with the painting
+    # at 512 px, as a still at 512 px sees it, with the motion-stability term; candy last on 55 photos with
+    # the style matched at half size too and the content weight raised.
+    steps, last_start, photos, octaves = {"candy": (10100, 9600, 55, 2), "mosaic": (5000, 4000, 14, 1)}[name]
     assert model.record["paintings"][0]["name"] == f"{name}.jpg" and model.steps == steps
     assert model.record["started_from"]["steps"] == last_start
+    assert model.record["photos"] == photos
     assert model.record["training_options"]["style_size"] == 512
+    assert model.record["training_options"].get("style_octaves", 1) == octaves
     assert model.record["training_options"]["stability"] == "motion"
     assert model.record["training_options"]["stability_weight"] == 1000.0
     assert model.training is None  # shipped without Adam's state: a third of the size
