@@ -122,11 +122,12 @@ class Trainer:
             network = VGGFeatures(load_weights(loss_options.weights, loss_options.model), style_names + content_names,
                                   loss_options.pooling)
         self.network = self.placement.put(network)
-        octaves = [self._style_term(options.style_size // 2**octave) for octave in range(1, options.style_octaves)]
-        self.objective = BatchObjective(self.network, self._style_term(options.style_size),
-                                        loss_options.content_layers, loss_options.content_weight,
-                                        loss_options.content_reduction, self._tv_term(), loss_options.pooling,
-                                        self.placement.compute_dtype, [term for term in octaves if term is not None])
+        style = self._style_term(options.style_size)
+        octaves = [] if style is None else [self._style_term(options.style_size // 2**octave)
+                                            for octave in range(1, options.style_octaves)]
+        self.objective = BatchObjective(self.network, style, loss_options.content_layers,
+                                        loss_options.content_weight, loss_options.content_reduction,
+                                        self._tv_term(), loss_options.pooling, self.placement.compute_dtype, octaves)
         self.generator = torch.Generator().manual_seed(options.seed if options.seed is not None
                                                        else int(torch.empty((), dtype=torch.int64).random_()))
         self.crops = RandomCrops(photos, options.crop, self.generator)
