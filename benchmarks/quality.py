@@ -169,7 +169,8 @@ def markdown(rows: list[dict]) -> str:
                      + " | ".join(str(row[key]) for key in SCORES) + f" | {ratios} |")
     lines += ["", "Means over the pairs (ratios: the mean of the per-pair ratios):", "",
               "| config | pairs | wall s | style@256 | style@512 | content | structure | judge style | judge content | "
-              "judge style ratio (worst) | judge content ratio (worst) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "judge style ratio (worst) | judge content ratio (worst) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for config in dict.fromkeys(row["config"] for row in rows):
         mine = [row for row in rows if row["config"] == config]
         means = [statistics.mean(row[key] for row in mine) for key in ("wall_s", *SCORES)]

@@ -230,7 +230,8 @@ def main() -> int:
     pastiche_size = 96 if args.smoke else None
     full_steps = 1000
     steps = full_steps if args.full_peers else (3 if args.smoke else 12)
-    peer = Entry("pastiche defaults", pastiche_command(content, style, out / "pastiche_default.png", steps, pastiche_size))
+    peer = Entry("pastiche defaults",
+                 pastiche_command(content, style, out / "pastiche_default.png", steps, pastiche_size))
     peer.wall_s, peer.peak_rss_mb = timed(peer.command, out / "pastiche_default.log")
     start_up, per_step = pastiche_step_seconds(out / "pastiche_default.log")
     peer.per_iteration_s = {"default size": round(per_step, 4)}

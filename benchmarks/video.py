@@ -12,9 +12,9 @@ Clips, made or found here (nothing downloaded):
 
 For each clip three ways of painting it with the default recipe and the candy painting (``--painting`` another
 one): ``temporal`` (the default of `impasto video`), ``warm start only`` (temporal weight 0) and ``independent``
-(every frame a still). Flicker is impasto.imaging.flow.temporal_difference: the mean absolute difference (0..255) between each
-frame and the previous one warped along the input's flow, on reliable pixels; the input clip's own value is
-the floor that motion leaves. Writes video.md, video.json and strip.png into --out.
+(every frame a still). Flicker is impasto.imaging.flow.temporal_difference: the mean absolute difference
+(0..255) between each frame and the previous one warped along the input's flow, on reliable pixels; the input
+clip's own value is the floor that motion leaves. Writes video.md, video.json and strip.png into --out.
 """
 from __future__ import annotations
 

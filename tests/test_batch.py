@@ -249,7 +249,8 @@ def test_a_batch_of_16_bit_tiffs_at_a_print_size(pictures, tmp_path):
             assert tiff.pages[0].tags["XResolution"].value == (32, 1)
 
 
-@pytest.mark.parametrize("argv", [[], ["photos", "-o", "out"], ["photos", "-s", "a.png", "-o", "out", "--jobs", "j.csv"],
+@pytest.mark.parametrize("argv", [[], ["photos", "-o", "out"],
+                                  ["photos", "-s", "a.png", "-o", "out", "--jobs", "j.csv"],
                                   ["photos", "-s", "a.png", "-o", "out", "--workers", "0"],
                                   ["photos", "-s", "a.png", "-o", "out", "--style-mask", "m.png"],
                                   ["photos", "-s", "a.png", "-o", "out", "--bit-depth", "16", "--format", "jpg"],

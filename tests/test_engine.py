@@ -231,7 +231,8 @@ def test_a_loaded_network_and_an_in_memory_init_image(vgg19_weights):
     network = load_network()
     content, style = gradient_image(96, 64), stripes_image(80, 80)
     init = Image.new("RGB", (30, 20), (0, 0, 255))
-    stylizer = Stylizer(content, style, resolve_options(**{**SMALL, "iterations": 1, "lr": 1e-6, "init_palette": "content"}),
+    stylizer = Stylizer(content, style,
+                        resolve_options(**{**SMALL, "iterations": 1, "lr": 1e-6, "init_palette": "content"}),
                         network=network, init_image=init)
     assert stylizer.network is network
     assert np.asarray(stylizer.run())[..., 2].mean() > 250
@@ -285,7 +286,8 @@ def test_d2l_weights_are_carried_to_the_caffe_network_layer_by_layer(vgg19_weigh
     assert uncalibrated.history[0]["style"] > 1e5 * stylizer.history[0]["style"]
     # Weights in torchvision's own units need nothing carried.
     torchvision_like = VGGWeights("vgg19", vgg19_weights.convs, TORCHVISION, source="test")
-    assert Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like).plan.calibration is None
+    stylizer = Stylizer(gradient_image(96, 64), stripes_image(80, 80), options, weights=torchvision_like)
+    assert stylizer.plan.calibration is None
     # The weights gap was measured for the Caffe VGG-19 only: a Caffe-convention VGG-16 gets the input units alone.
     vgg16 = VGGWeights("vgg16", {name: vgg19_weights.convs[name] for name in conv_layer_names("vgg16")},
                        vgg19_weights.normalization, source="test")

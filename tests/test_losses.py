@@ -57,9 +57,9 @@ def test_gradients_match_finite_differences_in_double():
     target = torch.randn(1, 3, 5, 6, dtype=torch.float64)
     gram_target = gram_matrix(torch.randn(1, 3, 5, 6, dtype=torch.float64))
     for norm in ("d2l", "gatys"):
-        assert torch.autograd.gradcheck(lambda t: style_loss(t, gram_target, norm), (x,))
+        assert torch.autograd.gradcheck(lambda t, norm=norm: style_loss(t, gram_target, norm), (x,))
     for reduction in ("mean", "sum"):
-        assert torch.autograd.gradcheck(lambda t: content_loss(t, target, reduction), (x,))
+        assert torch.autograd.gradcheck(lambda t, reduction=reduction: content_loss(t, target, reduction), (x,))
     assert torch.autograd.gradcheck(lambda t: tv_loss(t, "keras"), (x,))
     assert torch.autograd.gradcheck(lambda t: tv_loss(t, "d2l"), (x,))
 
@@ -145,7 +145,8 @@ def test_mean_covariance_few_pixels_path_equals_the_channel_path():
     few = torch.randn(1, 64, 4, 5, dtype=torch.float64)
     mask = torch.rand(1, 1, 4, 5, dtype=torch.float64)
     many = few.repeat(1, 1, 1, 4)
-    assert torch.allclose(statistic.distance(few, target, mask), statistic.distance(many, target, mask.repeat(1, 1, 1, 4)))
+    assert torch.allclose(statistic.distance(few, target, mask),
+                          statistic.distance(many, target, mask.repeat(1, 1, 1, 4)))
 
 
 def test_unnormalized_gram_targets_do_not_depend_on_the_style_images_size():

@@ -81,8 +81,8 @@ def test_lbfgs_never_evaluates_past_its_budget():
     for line_search in ("strong_wolfe", None):
         for budget in (1, 4, 7):
             seen = []
-            lbfgs(torch.rand(1, 3, 4, 4), squared_distance, budget, lambda s: seen.append(s.iteration) and False,
-                  CAFFE, line_search=line_search)
+            lbfgs(torch.rand(1, 3, 4, 4), squared_distance, budget,
+                  lambda s, seen=seen: seen.append(s.iteration) and False, CAFFE, line_search=line_search)
             assert seen == list(range(1, len(seen) + 1)) and len(seen) <= budget
 
 

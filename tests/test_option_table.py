@@ -24,13 +24,15 @@ FLAGS_BEFORE = [
     "-h", "--help", "--demo", "-o", "--output", "--model", "--preset", "--quality", "--size", "--scales", "--min-size",
     "--iterations", "--iterations-aspect", "--style-size", "--style-shape", "--style-scale", "--max-input-pixels",
     "--style-octaves",
-    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--protect", "--network", "--weights",
+    "--style-blend", "--tile", "--tile-overlap", "--preserve-colors", "--style-mask", "--protect", "--network",
+    "--weights",
     "--pooling", "--content-layers", "--style-layers", "--content-weight", "--style-weight", "--style-balance",
     "--tv-weight", "--normalize-gradients", "--no-normalize-gradients", "--content-loss", "--style-norm",
     "--style-loss", "--tv-kind", "--tv-beta", "--init",
     "--init-palette", "--seed", "--optimizer", "--line-search", "--lbfgs-restart", "--lbfgs-history", "--lr",
     "--lr-decay", "--lr-decay-every", "--clamp-pixels", "--no-clamp-pixels", "--stage-handoff", "--resample",
-    "--loss-units", "--device", "--precision", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi", "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
+    "--loss-units", "--device", "--precision", "--bit-depth", "--keep-profile", "--keep-gps", "--print", "--dpi",
+    "--plot", "--history", "--log-every", "--side-by-side", "--save-every",
     "--snapshots", "--timelapse", "--timelapse-every", "-q", "--quiet", "--version",
 ]
 
@@ -64,7 +66,8 @@ def test_every_ranged_row_has_its_range_in_limits_and_every_choice_row_has_choic
 
 @pytest.mark.parametrize("flag, expected", [
     ("--style-loss", choices.STYLE_STATISTICS), ("--resample", choices.RESAMPLE_FILTERS),
-    ("--device", choices.DEVICES), ("--precision", choices.PRECISIONS), ("--style-norm", choices.STYLE_NORMALIZATION_CHOICES),
+    ("--device", choices.DEVICES), ("--precision", choices.PRECISIONS),
+    ("--style-norm", choices.STYLE_NORMALIZATION_CHOICES),
     ("--content-loss", choices.CONTENT_REDUCTIONS), ("--preserve-colors", choices.PRESERVE_COLORS),
     ("--network", MODELS), ("--preset", tuple(PRESETS)), ("--quality", tuple(QUALITY_LEVELS)),
 ])

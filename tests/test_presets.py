@@ -73,7 +73,8 @@ def test_every_preset_resolves():
 
 @pytest.mark.parametrize("bad", [
     dict(size=0), dict(size=-5), dict(iterations=0), dict(iterations=[10, 10]), dict(style_weight=float("nan")),
-    dict(tv_weight=-1), dict(content_weight=float("inf")), dict(lr=0), dict(optimizer="sgd"), dict(optimizer="adam,lbfgs,adam"), dict(init="nowhere.png"),
+    dict(tv_weight=-1), dict(content_weight=float("inf")), dict(lr=0), dict(optimizer="sgd"),
+    dict(optimizer="adam,lbfgs,adam"), dict(init="nowhere.png"),
     dict(style_layers="relu9_1"), dict(style_blend=[0, 0]), dict(seed=-1), dict(unknown_option=3),
     dict(style_balance=2.5), dict(style_balance=-0.1), dict(style_scale=0.01),
     dict(iterations_aspect=0.5), dict(iterations_aspect=-1), dict(iterations_aspect=100),

@@ -98,8 +98,8 @@ def test_precision_auto_takes_bfloat16_only_where_the_cpu_has_it_in_hardware(mon
     assert device.pick_compute_dtype("bfloat16", cpu) == torch.bfloat16
     for amx, avx512_bf16, expected in ((True, False, torch.bfloat16), (False, True, torch.bfloat16),
                                        (False, False, torch.float32)):
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
-        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda bf16=avx512_bf16: bf16)
         assert device.pick_compute_dtype("auto", cpu) == expected
         assert device.pick_compute_dtype("auto", cuda) == torch.float32  # GPUs: not measured, so float32
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")  # a PyTorch without the private helpers

@@ -27,7 +27,8 @@ def test_columns_follow_the_runs_loss_terms():
     rows = [{"step": 1, "stage": 1, "height": 1, "width": 1, "iteration": 1, "style": 2.0, "temporal": 1.0,
              "total": 3.0, "lr": 0.1, "elapsed": 0.0}]
     assert loss_terms(rows) == ["style", "temporal"]
-    assert history_fields(rows)[5:7] == ["style", "temporal"] and history_fields(rows)[-3:] == ["total", "lr", "elapsed"]
+    fields = history_fields(rows)
+    assert fields[5:7] == ["style", "temporal"] and fields[-3:] == ["total", "lr", "elapsed"]
 
 
 def test_plot_is_a_png(tmp_path):

@@ -11,8 +11,8 @@ from impasto.errors import OptionError, ResourceError
 from impasto.imaging.images import image_to_tensor
 from impasto.config.options import resolve_options
 from impasto.engine.device import BYTES_PER_PIXEL, FIXED_BYTES
-from impasto.engine.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, TILED_OVERHEAD_BYTES, Box, axis_spans, blend_into,
-                           blend_weights, plan_tiling, tile_boxes, tiled_bytes)
+from impasto.engine.tiles import (CANVAS_BYTES_PER_PIXEL, DEFAULT_TILE, TILED_OVERHEAD_BYTES, Box, axis_spans,
+                                  blend_into, blend_weights, plan_tiling, tile_boxes, tiled_bytes)
 from tests.conftest import gradient_image, stripes_image
 
 CPU = torch.device("cpu")

@@ -153,8 +153,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path, style_path, capsys):
 
 def test_the_command_paints_a_clip(tmp_path, clip_frames, style_path, capsys):
     source = make_video(tmp_path / "in.mp4", clip_frames[:3], fps=8)
-    assert main(["video", str(source), str(style_path), "-o", str(tmp_path / "out.mp4"), "--size", "96", "--scales", "1",
-                 "--iterations", "6", "--frame-iterations", "2", "--temporal-weight", "50", "--seed", "1"]) == 0
+    assert main(["video", str(source), str(style_path), "-o", str(tmp_path / "out.mp4"), "--size", "96",
+                 "--scales", "1", "--iterations", "6", "--frame-iterations", "2", "--temporal-weight", "50",
+                 "--seed", "1"]) == 0
     assert "impasto video: wrote" in capsys.readouterr().err
     assert open_clip(tmp_path / "out.mp4").frames == 3
 

@@ -91,7 +91,8 @@ def test_torchvision_state_dict(tmp_path, model):
     assert weights.model == model and weights.normalization is TORCHVISION
     first = conv_layer_names(model)[0]
     assert torch.equal(weights.convs[first][0], torch.from_numpy(convs[0][0]))
-    assert torch.equal(weights.convs["conv5_3"][1], torch.from_numpy(convs[conv_layer_names(model).index("conv5_3")][1]))
+    conv5_3 = convs[conv_layer_names(model).index("conv5_3")]
+    assert torch.equal(weights.convs["conv5_3"][1], torch.from_numpy(conv5_3[1]))
     with pytest.raises(WeightsError, match="model vgg"):
         load_weights(path, model="vgg19" if model == "vgg16" else "vgg16")
 
