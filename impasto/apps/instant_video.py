@@ -4,8 +4,9 @@ Every frame goes through the feed-forward network once; there is no optical flow
 photo always gives the same painting, so a still scene stays still. What keeps strokes from being redrawn as
 the camera moves is the training: a model trained with the motion-stability term (``impasto train
 --stability-weight``, ``impasto.engine.training.camera_motion``) paints a photo moved a few pixels as its
-painting moved alike; the bundled candy model has it (``benchmarks/video.py`` measures the flicker against
-``impasto video``; benchmarks/RESULTS.md, "Steady video"). The frames stream from the decoder
+painting moved alike; the bundled models have it (``benchmarks/video.py`` measures the flicker against
+``impasto video``; benchmarks/RESULTS.md, "Steady video"). Bolder strokes move more: ``mosaic-steady`` is the
+mosaic model of before, lighter and steadier, for clips. The frames stream from the decoder
 through the network into the encoder; the sound is kept. Ctrl-C ends the clip at the last painted frame,
 which is written as a playable (shorter) clip.
 """

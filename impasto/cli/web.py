@@ -26,7 +26,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--weights", help="VGG weights file (default: the bundled VGG-19)")
     parser.add_argument("--model", dest="models", action="append", default=[], metavar="NAME.pt",
                         help="a trained model (impasto train) the page offers besides the bundled ones "
-                             "(candy, mosaic); repeat for more")
+                             "(the files in impasto/models: candy, mosaic...); repeat for more")
     return parser
 
 

@@ -69,7 +69,10 @@ def save_model(path: str | os.PathLike, model: TrainedModel, keep_training_state
 def bundled_models() -> dict[str, Path]:
     """The ready-made models that ship with impasto (``impasto/models``), by name: ``--model candy``."""
     folder = Path(__file__).resolve().parent.parent / BUNDLED_FOLDER
-    return {path.stem: path for path in sorted(folder.glob("*.pt"))} if folder.is_dir() else {}
+    if not folder.is_dir():
+        return {}
+    # By name: "mosaic" before "mosaic-steady" (their file names sort the other way round).
+    return {path.stem: path for path in sorted(folder.glob("*.pt"), key=lambda path: path.stem)}
 
 
 def resolve_model(path: str | os.PathLike) -> Path:
