@@ -55,7 +55,7 @@ Then (2026-12-01, as for candy above, without the plain and low-rate steps; the 
 Both models then (2026-12-01, fifth session) took 1000 more steps on 256 px crops with the painting at 512 px,
 the scale a 512 px still matches it at, from the files the commands above wrote (the motion-stability term at
 1000 comes with --start-from; about 13 minutes each on a 2-core EPYC with bfloat16; the files shipped without
-Adam's state, as above):
+Adam's state, as above; mosaic-5000.pt is the bundled ``mosaic-steady.pt``):
 
     impasto train ../shared/images/mosaic.jpg --photos training_photos -o mosaic-5000.pt --start-from mosaic.pt \\
         --steps 5000 --content-layers relu4_2 --lr 5e-4 --seed 4 --crop 256 --style-size 512 --preview-every 0 \\
@@ -79,8 +79,21 @@ relu4_2 --lr 5e-4 --crop 256 --style-size 512 --preview-every 0 --precision auto
     impasto train ../shared/images/candy.jpg -o candy.pt --start-from c-9600.pt --steps 10100 --seed 12 \\
         --content-weight 2.0 SET
 
-The mosaic model the same way (not shipped: stills within every quality target, but 2.32x the flicker of
-``impasto video`` on the pan clip, the target 2x; RESULTS.md):
+and then (2026-12-02, eighth session; RESULTS.md, "A mosaic for stills and a steady one for video") on 384 px
+crops one at a time at half the learning rate, from the file the last command wrote (renamed candy-10100.pt
+here), about 1.3 s a step; the result re-saved without Adam's state:
+
+    impasto train ../shared/images/candy.jpg -o c-11100.pt --start-from candy-10100.pt --steps 10600 \\
+        --seed 18 --content-weight 2.0 --lr 2.5e-4 --crop 384 --batch-size 1 --photos training_photos \\
+        --content-layers relu4_2 --style-size 512 --preview-every 0 --precision auto --style-octaves 2
+    impasto train ../shared/images/candy.jpg -o c-11100.pt --resume --steps 11100 --seed 18 \\
+        --content-weight 2.0 --lr 2.5e-4 --crop 384 --batch-size 1 --photos training_photos \\
+        --content-layers relu4_2 --style-size 512 --preview-every 0 --precision auto --style-octaves 2
+
+The mosaic model the same way (shipped on 2026-12-02 as ``mosaic.pt``: stills within every quality target,
+2.32x the flicker of ``impasto video`` on the pan clip; the model before it ships as ``mosaic-steady.pt``
+for clips, 1.73x; RESULTS.md, "A mosaic for stills and a steady one for video"; re-saved without Adam's
+state as above):
 
     impasto train ../shared/images/mosaic.jpg -o m-6000.pt --start-from mosaic-5000.pt --steps 5500 --seed 11 \\
         --content-weight 1.5 SET
