@@ -1,5 +1,5 @@
 """The package's guard rails: its layers import one way (import-linter contracts in pyproject.toml) and
-ruff passes on it, its tests and its benchmarks. See docs/architecture.md for the layer map."""
+ruff passes on every Python file of the repository. See docs/architecture.md for the layer map."""
 import os
 import shutil
 import subprocess
@@ -26,9 +26,8 @@ def test_an_import_against_the_layers_is_caught(tmp_path):
     assert result.returncode != 0 and "impasto.config.probe -> impasto.engine" in result.stdout
 
 
-def test_ruff_passes_on_the_package_its_tests_and_benchmarks():
-    result = subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "impasto", "tests", "benchmarks"], cwd=ROOT,
-                            capture_output=True, text=True)
+def test_ruff_passes_on_every_python_file():
+    result = subprocess.run([str(BIN / "ruff"), "check", "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
