@@ -64,7 +64,7 @@ def speed(model_path: Path, photo: Path, painting: Path) -> dict:
     try:
         import onnxruntime
 
-        onnx_path = export_onnx(painter.network, model_path.with_suffix(".bench.onnx"))
+        onnx_path = export_onnx(painter.model.network, model_path.with_suffix(".bench.onnx"))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

@@ -7,10 +7,12 @@ around it so that no tile sees a border that the picture does not have. Instance
 its statistics tile by tile, and each tile would come out in a slightly different tone; instead every
 tile is normalized with the statistics of one pass over the whole image shrunk to ``STATISTICS_SIDE``.
 
-``precision`` is a still's (``Options.precision``): ``auto`` runs the network's convolutions in bfloat16
-where the CPU multiplies it in hardware, which halves a 512 px image's time on an AVX-512 BF16 EPYC and
-changes a pixel by 0.3 of a level on average, 4 at most (benchmarks/RESULTS.md, "The painter in
-bfloat16"); ``float32`` is exact.
+``precision`` is a still's (``Options.precision``): ``auto`` runs the whole network in bfloat16 where the
+CPU multiplies it in hardware (a bfloat16 copy of its weights, not autocast: autocast casts each
+convolution's input and leaves the padding and the normalizations in float32, which took half of a pass's
+time). On an AVX-512 BF16 EPYC that paints a 512x512 image in 0.6-0.75 of autocast's time (0.8 for 512x288
+video frames) and changes a pixel by 0.4 of a level of 255 on average against float32, 10 at most
+(benchmarks/RESULTS.md, "The painter all in bfloat16"); ``float32`` is exact.
 
 ``preserve_colors`` works on the result, as a still's does on its own: ``luminance`` puts the photo's
 chroma back on the painted luminance, ``histogram`` moves the result's colour mean and covariance to the
@@ -19,6 +21,7 @@ photo's.
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Optional
 
 import torch
@@ -50,7 +53,10 @@ class InstantPainter:
     def __init__(self, model: TrainedModel | str, device: str = "auto", precision: str = "auto"):
         self.placement = Placement.named(device, precision)
         self.model = model if isinstance(model, TrainedModel) else load_model(model, self.device)
-        self.network = self.model.network.to(self.device).eval()
+        network = self.model.network
+        if self.placement.compute_dtype != torch.float32:
+            network = copy.deepcopy(network).to(self.placement.compute_dtype)  # the model keeps float32 weights
+        self.network = network.to(self.device).eval()
 
     @property
     def record(self) -> dict:
@@ -67,9 +73,7 @@ class InstantPainter:
 
     def _run(self, rgb: torch.Tensor) -> torch.Tensor:
         """One pass of the network on ``rgb`` (on any device), in the painter's precision; float32 on the CPU."""
-        compute_dtype = self.placement.compute_dtype
-        with torch.autocast(self.device.type, dtype=compute_dtype, enabled=compute_dtype != torch.float32):
-            return self.network.paint(rgb.to(self.device)).float().cpu()
+        return self.network.paint(rgb.to(self.device, self.placement.compute_dtype)).float().cpu()
 
     def paint_tensor(self, rgb: torch.Tensor, tile: Optional[int] = None,
                      preserve_colors: Optional[str] = None) -> torch.Tensor:
@@ -155,8 +159,9 @@ def _fixed_normalization(network: torch.nn.Module, statistics: dict):
     """Within the block, each instance normalization uses the given statistics instead of its input's."""
     def fixed(norm):
         mean, variance = statistics[norm]
-        scale = norm.weight.view(1, -1, 1, 1) / (variance + norm.eps).sqrt()
-        return lambda x: (x - mean) * scale + norm.bias.view(1, -1, 1, 1)
+        scale = norm.weight.float().view(1, -1, 1, 1) / (variance + norm.eps).sqrt()
+        bias = norm.bias.float().view(1, -1, 1, 1)
+        return lambda x: ((x.float() - mean) * scale + bias).to(x.dtype)
 
     norms = _instance_norms(network)
     for norm in norms:
