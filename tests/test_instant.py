@@ -458,6 +458,11 @@ def test_training_can_start_from_a_trained_model(tmp_path, trained, vgg19_weight
         (["--start-from", str(trained["path"]), "--resume"], "give one of them"),
         (["--start-from", str(trained["path"]), "--steps", str(start.steps)], "steps already"),
         (["--start-from", str(tmp_path / "none.pt")], "does not exist"),
+        # The start model's weights fix the network's shape: another width or depth is refused, not recorded.
+        (["--start-from", str(trained["path"]), "--steps", str(start.steps + 1), "--model-width", "16"],
+         "has width 8 and 1 residual block;"),
+        (["--start-from", str(trained["path"]), "--steps", str(start.steps + 1), "--model-blocks", "2"],
+         "shape cannot change"),
     ]
     for arguments, expected in cases:
         result = command("train", str(other), "--photos", *map(str, photos), "-o", str(tmp_path / "m.pt"),
