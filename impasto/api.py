@@ -341,13 +341,12 @@ def train(
     images = [load_image(p, f"painting {i + 1}", settings.max_input_pixels) for i, p in enumerate(painting_list)]
     if resume:
         _check_same_paintings(previous, images, output)
-    if previous is not None and (settings.model_width, settings.model_blocks) != (previous.network.width,
-                                                                                 previous.network.blocks):
+    shape = previous.network.architecture if previous is not None else None
+    if shape is not None and shape != {"width": settings.model_width, "blocks": settings.model_blocks}:
         # The weights fix the network's shape: a given --model-width would otherwise be recorded, not used.
-        blocks = previous.network.blocks
-        raise OptionError(f"the model's network has width {previous.network.width} and {blocks} residual "
-                          f"block{'' if blocks == 1 else 's'}; a trained network's shape cannot change (train a "
-                          f"new one for another)")
+        raise OptionError(f"the model's network has width {shape['width']} and {shape['blocks']} residual "
+                          f"block{'' if shape['blocks'] == 1 else 's'}; a trained network's shape cannot change "
+                          f"(train a new one for another)")
     if previous is not None and settings.steps <= previous.steps:
         raise OptionError(f"the model has {previous.steps} steps already: ask for more (steps counts them all, e.g. "
                           f"{previous.steps + 500})")
