@@ -486,7 +486,7 @@ def test_a_large_image_is_painted_in_tiles_that_agree_with_the_whole(trained):
     assert (tiled - whole).abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("name", ["candy", "mosaic", "mosaic-steady"])
+@pytest.mark.parametrize("name", ["candy", "mosaic", "mosaic-steady", "udnie"])
 def test_a_bundled_model_paints_nearly_the_same_pixels_in_bfloat16(name):
     rgb = image_to_tensor(gradient_image(160, 120, seed=2))
     exact = InstantPainter(name, "cpu", "float32")
@@ -536,20 +536,21 @@ def test_training_photos_come_from_folders_globs_files_and_clips(tmp_path):
         photo_paths([tmp_path / "empty"])
 
 
-@pytest.mark.parametrize("name", ["candy", "mosaic", "mosaic-steady"])
+@pytest.mark.parametrize("name", ["candy", "mosaic", "mosaic-steady", "udnie"])
 def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
     from impasto.net.model_file import bundled_models
 
-    assert list(bundled_models()) == ["candy", "mosaic", "mosaic-steady"]
+    assert list(bundled_models()) == ["candy", "mosaic", "mosaic-steady", "udnie"]
     model = load_model(name)
     # Trained further than the first 1600 + 600 steady steps (benchmarks/RESULTS.md, "Candy, further",
     # "Larger strokes" and "More photos and the style at half size too"): on 256 px crops with the painting
     # at 512 px, as a still at 512 px sees it, with the motion-stability term; candy last on 55 photos with
     # the style matched at half size too and the content weight raised, then on 384 px crops one at a time;
     # mosaic-steady is the mosaic model of before, which flickers less in video ("A mosaic for stills and a
-    # steady one for video").
+    # steady one for video"); udnie was begun from the candy model, a new painting in half an hour ("A new
+    # painting from a bundled model").
     steps, last_start, photos, octaves = {"candy": (11100, 10100, 55, 2), "mosaic": (6500, 6000, 55, 2),
-                                          "mosaic-steady": (5000, 4000, 14, 1)}[name]
+                                          "mosaic-steady": (5000, 4000, 14, 1), "udnie": (13255, 11100, 55, 2)}[name]
     painting = name.split("-")[0]
     assert model.record["paintings"][0]["name"] == f"{painting}.jpg" and model.steps == steps
     assert model.record["started_from"]["steps"] == last_start
@@ -569,7 +570,7 @@ def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
         assert np.abs(np.asarray(painted.convert("RGB").resize((96, 64)), float)
                       - np.asarray(Image.open(photo), float)).mean() > 10
     missing = command(str(photo), "--model", "nosuchstyle", "-o", str(tmp_path / "x.png"))
-    assert missing.returncode == 1 and "the bundled models are candy, mosaic, mosaic-steady" in missing.stderr
+    assert missing.returncode == 1 and "the bundled models are candy, mosaic, mosaic-steady, udnie" in missing.stderr
 
 
 def test_a_painter_trains_with_bfloat16_loss_network_and_records_it(trained, vgg19_weights):

@@ -410,7 +410,8 @@ def test_the_page_paints_with_a_trained_model_in_one_step(tmp_path_factory, brow
         page.locator("#content img[src$='.png']").wait_for(timeout=60_000)
         page.locator("#model input").click()
         # The bundled models are offered too, before the ones given with --model.
-        assert page.get_by_role("option").all_inner_texts()[1:] == ["candy", "mosaic", "mosaic-steady", "quick"]
+        offered = ["candy", "mosaic", "mosaic-steady", "udnie", "quick"]
+        assert page.get_by_role("option").all_inner_texts()[1:] == offered
         page.get_by_role("option", name="quick").click()
         page.locator("#paint").click()
         page.get_by_text("Painted by the model quick in").wait_for(timeout=60_000)
@@ -424,9 +425,10 @@ def test_the_page_offers_the_bundled_models_and_a_given_one_of_the_same_name_win
     from impasto.net.model_file import bundled_models
 
     bundled = {name: str(path) for name, path in bundled_models().items()}
-    assert offered_models() == [bundled["candy"], bundled["mosaic"], bundled["mosaic-steady"]]
+    assert offered_models() == [bundled["candy"], bundled["mosaic"], bundled["mosaic-steady"], bundled["udnie"]]
     mine = str(tmp_path / "candy.pt")
-    assert offered_models([mine, "b.pt"]) == [bundled["mosaic"], bundled["mosaic-steady"], mine, "b.pt"]
+    assert offered_models([mine, "b.pt"]) == [bundled["mosaic"], bundled["mosaic-steady"], bundled["udnie"], mine,
+                                              "b.pt"]
 
 
 def test_the_page_leaves_no_files_in_the_package():
