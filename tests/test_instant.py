@@ -547,7 +547,7 @@ def test_a_bundled_model_loads_by_name_and_paints(tmp_path, name):
     # at 512 px, as a still at 512 px sees it, with the motion-stability term; candy last on 55 photos with
     # the style matched at half size too and the content weight raised, then on 384 px crops one at a time;
     # mosaic-steady is the mosaic model of before, which flickers less in video ("A mosaic for stills and a
-    # steady one for video"); udnie was begun from the candy model, a new painting in half an hour ("A new
+    # steady one for video"); udnie was begun from the candy model, a new painting in about 45 minutes ("A new
     # painting from a bundled model").
     steps, last_start, photos, octaves = {"candy": (11100, 10100, 55, 2), "mosaic": (6500, 6000, 55, 2),
                                           "mosaic-steady": (5000, 4000, 14, 1), "udnie": (13255, 11100, 55, 2)}[name]
