@@ -105,7 +105,8 @@ The udnie model (2026-12-02, tenth session; RESULTS.md, "A new painting from a b
 bundled candy model, whose recorded settings come with --start-from (384 px crops one at a time, the style at
 half size too, the motion-stability term at 1000, --precision auto). Its first 700 steps ran on one thread beside
 another training (``OMP_NUM_THREADS=1``), the rest alone, stopped by SIGTERM after 30 minutes at step 13255 (as run:
---steps 20000; the learning rate is constant, so --steps 13255 ends at the same model) and re-saved without Adam's state as above:
+--steps 20000; the learning rate is constant, so --steps 13255 ends at the same model) and re-saved without
+Adam's state as above:
 
     impasto train ../shared/images/udnie.jpg --photos training_photos -o udnie.pt --start-from candy \\
         --steps 11800 --lr 1e-3 --seed 1 --content-layers relu3_1,relu4_2 --content-weight 2 --preview-every 0
