@@ -38,7 +38,7 @@ PRESETS: dict[str, dict] = {
     #     missing is made at the last scale, and small scales cost relatively more on some CPUs.
     "impasto": {
         "description": "impasto's default: 4 scales 128->512 px, Adam from the palette-matched photo, about 15 s "
-                       "for a 512 px photo on a 2-core CPU with bfloat16 hardware, about 30 s without "
+                       "for a 512 px photo on a 2-core CPU with bfloat16 hardware, 30-70 s without "
                        "(--quality draft|high for less or more)",
         "size": 512,
         "scales": 4,
