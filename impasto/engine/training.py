@@ -145,6 +145,10 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.painter.parameters(), lr=options.lr)
         if resume is not None and resume.training is not None:
             self.optimizer.load_state_dict(resume.training["optimizer"])
+            # Adam's saved state carries the rate it ran at; a resumed training runs at the options' (the
+            # recorded one unless a new one was given), as its record says.
+            for group in self.optimizer.param_groups:
+                group["lr"] = options.lr
             if isinstance(resume.training.get("rng"), torch.Tensor):
                 self.generator.set_state(resume.training["rng"])
 
